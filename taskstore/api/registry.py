@@ -1,0 +1,55 @@
+"""The endpoint registry: ``@endpoint("tasks.create")`` binds a handler to an endpoint name.
+
+A handler is ``handler(ctx, request) -> dict``: the request is already validated against the schema
+of the requested version and the handler runs inside the call's one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from taskstore.api.schema import Version, parse_version
+
+if TYPE_CHECKING:
+    from taskstore.ops.context import OpContext
+
+HandlerFunc = Callable[["OpContext", dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Handler:
+    name: str
+    func: HandlerFunc
+    write: bool
+    # The reference's code-level gate: below it the endpoint is 404/0 whatever the schema lists.
+    min_version: Version | None
+    # Request paths whose JSON type is not checked (the reference accepts more than the schema says).
+    loose: frozenset[str]
+
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def endpoint(
+    name: str, *, write: bool = True, min_version: str | None = None, loose: tuple[str, ...] = ()
+) -> Callable[[HandlerFunc], HandlerFunc]:
+    """Register ``func`` as the handler of ``name`` (``service.action``)."""
+
+    def register(func: HandlerFunc) -> HandlerFunc:
+        if name in HANDLERS:
+            raise RuntimeError(f"endpoint {name} registered twice")
+        HANDLERS[name] = Handler(name, func, write, parse_version(min_version), frozenset(loose))
+        return func
+
+    return register
+
+
+def handlers() -> dict[str, Handler]:
+    """Every registered handler (importing the endpoint modules on first use)."""
+    import taskstore.endpoints  # noqa: F401  (registration happens on import)
+
+    return HANDLERS
+
+

@@ -1,0 +1,106 @@
+"""Engines and the one unit of work.
+
+SQLite: WAL, ``synchronous=NORMAL``, ``busy_timeout``, ``foreign_keys=ON``; the driver's own
+transaction handling is switched off so that we emit ``BEGIN IMMEDIATE`` for writing calls (writers
+queue on the busy timeout instead of failing half-way) and a deferred ``BEGIN`` for reads.
+``sqlite://`` (in memory) shares one connection through ``StaticPool``.
+PostgreSQL: psycopg 3 with the session time zone forced to UTC.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+from taskstore.db.types import dumps
+
+BUSY_TIMEOUT_MS = 30_000
+DEFAULT_URL = "sqlite:///taskstore.db"
+_WRITE = "taskstore_write"
+
+
+def normalize_url(url: str | None) -> str:
+    """``None`` is ``./taskstore.db``; ``postgresql://`` means psycopg 3."""
+    if url is None:
+        return DEFAULT_URL
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def is_memory_sqlite(url: str) -> bool:
+    u = make_url(url)
+    return u.get_backend_name() == "sqlite" and u.database in (None, "", ":memory:")
+
+
+def make_engine(url: str) -> Engine:
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    kwargs: dict[str, Any] = {"json_serializer": dumps, "pool_pre_ping": True}
+    if u.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {"options": "-c timezone=UTC -c lock_timeout=20000"}
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    memory = is_memory_sqlite(url)
+    kwargs: dict[str, Any] = {"json_serializer": dumps}
+    if memory:
+        kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
+        database = make_url(url).database
+        if database:
+            parent = os.path.dirname(os.path.abspath(database))
+            os.makedirs(parent, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let us emit BEGIN ourselves (pysqlite would otherwise BEGIN lazily, deferred).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if not memory:
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE, True)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """An engine plus the rules for using it: one transaction per unit of work."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = normalize_url(url)
+        self.engine = make_engine(self.url)
+        self.dialect = self.engine.dialect.name
+        # One shared in-memory connection: threads take turns, so none sees a half-done call.
+        self._lock: threading.RLock | None = threading.RLock() if is_memory_sqlite(self.url) else None
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
+        """Yield a connection inside one transaction; commit on success, roll back on any error."""
+        with self._lock if self._lock is not None else nullcontext(), self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn = conn.execution_options(**{_WRITE: write})
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,38 @@
+"""Column types shared by every record: one JSON document type and the UTC clock.
+
+Times are stored as naive UTC with millisecond precision (as the reference's Mongo does) and
+rendered ISO-8601 with an explicit ``+00:00`` by the shaping layer.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
+
+# JSON on SQLite (text checked by json1), JSONB on PostgreSQL (indexable, GIN).
+JSONDoc: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+
+
+def dumps(value: Any) -> str:
+    """The one JSON encoder used for every document column (NaN is refused, not stored)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def utcnow() -> datetime:
+    """Naive UTC now, truncated to milliseconds so that values read back compare equal."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
+
+
+def render_time(value: datetime | None) -> str | None:
+    """ISO-8601 with ``+00:00``, e.g. ``2022-07-08T15:02:44.123000+00:00``."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat() + "+00:00"

@@ -1,0 +1,105 @@
+"""The call context: one session inside the call's transaction, the caller's identity and clock.
+
+Every company filter lives here: handlers and ops ask the context for records, never write their
+own ``company == ...`` conditions.  Visibility follows the reference: a record is readable when its
+company is the caller's or empty ("public"); writing a public record is 403/21.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from taskstore.api.schema import Version
+from taskstore.db.records import ModelRecord, ProjectRecord, QueueRecord, TaskRecord
+from taskstore.db.types import utcnow
+from taskstore.errors import APIError, error
+
+R = TypeVar("R", TaskRecord, ProjectRecord, QueueRecord, ModelRecord)
+
+# What "not found" is called for each kind of record, as the reference names it.
+_MISSING = {
+    TaskRecord: "invalid_task_id",
+    ProjectRecord: "invalid_project_id",
+    QueueRecord: "invalid_queue_id",
+    ModelRecord: "invalid_model_id",
+}
+_KIND = {TaskRecord: "task", ProjectRecord: "project", QueueRecord: "queue", ModelRecord: "model"}
+
+
+@dataclass
+class OpContext:
+    session: Session
+    company: str
+    user: str
+    version: Version
+    dialect: str
+    now: datetime = field(default_factory=utcnow)
+
+    # -- visibility -------------------------------------------------------------------------------
+    def visible(self, record: type[R]) -> ColumnElement[bool]:
+        """The condition for records this caller can read: own company or public."""
+        return or_(record.company == self.company, record.company == "")
+
+    def own(self, record: type[R]) -> ColumnElement[bool]:
+        return record.company == self.company
+
+    def missing(self, record: type[R], rid: str) -> APIError:
+        return error(_MISSING[record], id=rid, company=self.company)
+
+    def get(self, record: type[R], rid: str) -> R:
+        """A record the caller can read, or the reference's "invalid id" error."""
+        found = self.session.scalars(select(record).where(record.id == rid, self.visible(record))).first()
+        if found is None:
+            raise self.missing(record, rid)
+        return found
+
+    def get_for_write(self, record: type[R], rid: str) -> R:
+        """A record the caller may change: missing -> 400/<invalid id>, public -> 403/21."""
+        stmt = select(record).where(record.id == rid, self.visible(record))
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        found = self.session.scalars(stmt).first()
+        if found is None:
+            raise self.missing(record, rid)
+        if found.company != self.company:
+            raise public_error(record, [rid])
+        return found
+
+    def get_many_for_write(self, record: type[R], ids: Sequence[str]) -> dict[str, R]:
+        """All of ``ids`` for writing, locked in sorted id order (no deadlocks between batches)."""
+        wanted = sorted(set(ids))
+        found: dict[str, R] = {}
+        for chunk in chunks(wanted):
+            stmt = select(record).where(record.id.in_(chunk), self.visible(record)).order_by(record.id)
+            if self.dialect == "postgresql":
+                stmt = stmt.with_for_update()
+            found.update((r.id, r) for r in self.session.scalars(stmt))
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            raise error(_MISSING[record], ids=missing)
+        public = [i for i in wanted if found[i].company != self.company]
+        if public:
+            raise public_error(record, public)
+        return found
+
+    def exists(self, record: type[R], rid: str, *, any_company: bool = False) -> bool:
+        cond: Any = record.id == rid
+        stmt = select(record.id).where(cond) if any_company else select(record.id).where(cond, self.visible(record))
+        return self.session.execute(stmt.limit(1)).first() is not None
+
+
+def public_error(record: type[R], ids: Sequence[str]) -> APIError:
+    """403/21 as the reference words it: the ids are in the message, not in the data."""
+    return error("no_write_permission", f"cannot modify public {_KIND[record]}(s), ids={tuple(ids)!r}")
+
+
+def chunks(items: Sequence[str], size: int = 1000) -> Iterable[Sequence[str]]:
+    """Split long id lists: PostgreSQL refuses more than 65,535 bound parameters per statement."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,51 @@
+"""Task tags: kept in the task row (returned as given) and in ``task_tags`` (indexed for filters)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, insert
+
+from taskstore.db.records import TaskRecord, TaskTagRecord
+from taskstore.errors import error
+from taskstore.ops.context import OpContext
+
+RESERVED_PREFIX = "__$"
+
+
+def check_tags(tags: Sequence[str] | None, system_tags: Sequence[str] | None) -> None:
+    """Tags starting with ``__$`` are reserved for the query language: 400/16."""
+    bad = [t for t in (*(tags or ()), *(system_tags or ())) if t.startswith(RESERVED_PREFIX)]
+    if bad:
+        raise error("fields_value_error", "unsupported tag prefix", values=bad)
+
+
+def set_tags(
+    ctx: OpContext,
+    task: TaskRecord,
+    *,
+    tags: Sequence[str] | None = None,
+    system_tags: Sequence[str] | None = None,
+    fresh: bool = False,
+) -> None:
+    """Replace the tags and/or system tags of ``task`` (None leaves that kind unchanged).
+
+    ``fresh``: the task is being created, so there are no old tag rows to delete.
+    """
+    for system, new in ((False, tags), (True, system_tags)):
+        if new is None:
+            continue
+        new = list(new)
+        if system:
+            task.system_tags = new
+        else:
+            task.tags = new
+        if not fresh:
+            ctx.session.execute(
+                delete(TaskTagRecord).where(TaskTagRecord.task == task.id, TaskTagRecord.system == system)
+            )
+        distinct = sorted(set(new))
+        if distinct:
+            ctx.session.execute(
+                insert(TaskTagRecord), [{"task": task.id, "system": system, "tag": t} for t in distinct]
+            )

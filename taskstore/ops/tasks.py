@@ -1,0 +1,158 @@
+"""Creating and editing tasks: create, validate, edit, update, update_batch (spec: query_edit §2)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import update
+
+from taskstore.db.records import ProjectRecord, TaskRecord
+from taskstore.enums import TaskStatus
+from taskstore.errors import error
+from taskstore.ops.context import OpContext
+from taskstore.ops.statemachine import change_status
+from taskstore.ops.tags import check_tags, set_tags
+from taskstore.ops.taskdoc import build_fields, check_name
+
+# Fields whose change alone does not count as a content change (no last_update).
+USER_SETTABLE = frozenset({"name", "comment", "project", "tags", "system_tags", "status_message", "created",
+                           "output.error"})  # fmt: skip
+# Sub-documents that edit merges key by key instead of replacing.
+MERGED = ("script", "execution", "models")
+# What tasks.update (and each update_batch item) may set.
+UPDATE_FIELDS = ("name", "tags", "system_tags", "comment", "project", "status_message", "output__error")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def touch_project(ctx: OpContext, project: str | None) -> None:
+    if project:
+        ctx.session.execute(update(ProjectRecord).where(ProjectRecord.id == project).values(last_update=ctx.now))
+
+
+def create_task(ctx: OpContext, request: Mapping[str, Any], *, legacy_inputs: bool) -> TaskRecord:
+    fields = build_fields(ctx, request, legacy_inputs=legacy_inputs)
+    check_name(fields["name"])
+    tags = fields.pop("tags", [])
+    system_tags = fields.pop("system_tags", [])
+    task = TaskRecord(
+        id=new_id(),
+        company=ctx.company,
+        user=ctx.user,
+        created=ctx.now,
+        last_update=ctx.now,
+        last_change=ctx.now,
+        last_iteration=0,
+        **fields,
+    )
+    ctx.session.add(task)
+    set_tags(ctx, task, tags=tags, system_tags=system_tags, fresh=True)
+    touch_project(ctx, task.project)
+    return task
+
+
+def validate_task(ctx: OpContext, request: Mapping[str, Any], *, legacy_inputs: bool) -> None:
+    build_fields(ctx, request, legacy_inputs=legacy_inputs, drop_deleted_parent=True)
+
+
+def edit_task(
+    ctx: OpContext, task_id: str, request: Mapping[str, Any], *, force: bool, legacy_inputs: bool
+) -> tuple[TaskRecord, dict[str, Any]]:
+    """Apply an edit; return the task and the fields written (dotted paths for merged sub-documents)."""
+    task = ctx.get_for_write(TaskRecord, task_id)
+    if not force and task.status != TaskStatus.created:
+        raise error("invalid_task_status", expected=TaskStatus.created.value, status=task.status)
+    fields = build_fields(ctx, request, previous=task, legacy_inputs=legacy_inputs)
+    status = request.get("status")
+    if status is not None and status not in TaskStatus.__members__:
+        raise error("validation_error", f"status: {status!r} is not a task status", field="status")
+    if "name" in fields:
+        check_name(fields["name"])
+    written: dict[str, Any] = {}
+    for key, val in fields.items():
+        if key in ("tags", "system_tags"):
+            continue
+        if key in MERGED:
+            setattr(task, key, {**(getattr(task, key) or {}), **val})
+            written.update({f"{key}.{sub}": v for sub, v in val.items()})
+        else:
+            setattr(task, key, val)
+            written[key] = val
+    if "tags" in fields or "system_tags" in fields:
+        set_tags(ctx, task, tags=fields.get("tags"), system_tags=fields.get("system_tags"))
+        written.update({k: sorted(fields[k]) for k in ("tags", "system_tags") if k in fields})
+    if status is not None:
+        written.update(change_status(ctx, task, status, force=True, bookkeeping=False))
+    if not written:
+        return task, {}
+    return task, _stamp(ctx, task, written)
+
+
+def _stamp(ctx: OpContext, task: TaskRecord, written: dict[str, Any]) -> dict[str, Any]:
+    """Set last_change (and last_update unless only user-settable fields changed)."""
+    content = any(k.split(".")[0] not in USER_SETTABLE and k not in USER_SETTABLE for k in written)
+    task.last_change = ctx.now
+    written["last_change"] = ctx.now
+    if content:
+        task.last_update = ctx.now
+        written["last_update"] = ctx.now
+    if "project" in written:
+        touch_project(ctx, task.project)
+    return written
+
+
+def _update_values(request: Mapping[str, Any]) -> dict[str, Any]:
+    values = {k: request[k] for k in UPDATE_FIELDS if request.get(k) is not None}
+    if "name" in values:
+        values["name"] = values["name"].strip()
+        check_name(values["name"])
+    if "tags" in values:
+        check_tags(values["tags"], values.get("system_tags"))
+    return values
+
+
+def _apply_update(ctx: OpContext, task: TaskRecord, values: dict[str, Any]) -> dict[str, Any]:
+    written: dict[str, Any] = {}
+    for key, val in values.items():
+        if key in ("tags", "system_tags"):
+            set_tags(ctx, task, **{key: val})
+            written[key] = sorted(val)
+        elif key == "output__error":
+            task.output = {**(task.output or {}), "error": val}
+            written["output.error"] = val
+        else:
+            setattr(task, key, val or None if key == "project" else val)
+            written[key] = val
+    task.last_change = ctx.now
+    written["last_change"] = ctx.now
+    if "project" in values:
+        touch_project(ctx, task.project)
+    return written
+
+
+def update_task(ctx: OpContext, task_id: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    """tasks.update: user-settable fields in any status; returns the fields written."""
+    task = ctx.get_for_write(TaskRecord, task_id)
+    values = _update_values(request)
+    if not values:
+        return {}
+    return _apply_update(ctx, task, values)
+
+
+def update_tasks(ctx: OpContext, items: Sequence[Mapping[str, Any]]) -> int:
+    """tasks.update_batch: every task must be writable first; duplicates -> the last item wins."""
+    last: dict[str, Mapping[str, Any]] = {}
+    for item in items:
+        last[item["task"]] = item
+    tasks = ctx.get_many_for_write(TaskRecord, list(last))
+    count = 0
+    for task_id, item in last.items():
+        values = _update_values(item)
+        if values:
+            _apply_update(ctx, tasks[task_id], values)
+            count += 1
+    return count
