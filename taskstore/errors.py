@@ -182,7 +182,7 @@ class APIError(Exception):
 _BY_NAME: dict[str, tuple[int, int]] = {name: key for key, (name, _) in CATALOGUE.items()}
 
 
-def error(name: str, extra: str | None = None, **data: Any) -> APIError:
+def error(name: str, extra: str | None = None, /, **data: Any) -> APIError:
     """Build the catalogued error ``name`` with an optional extra message and data items.
 
     ``error("invalid_task_id", id=tid, company=cid)`` renders

@@ -68,7 +68,8 @@ class Dispatcher:
             request = self._batch_request(name, spec, data)
         else:
             request = validate_request(data, spec.request, strict=self.strict, loose=handler.loose, known=known)
-        effective = v if v is not None else spec.version
+        # No version: the newest API version (not the endpoint's newest definition, which may be old).
+        effective = v if v is not None else get_schema().max_version
         for attempt in range(_ATTEMPTS):
             try:
                 return self._run(handler, request, effective, company, user)

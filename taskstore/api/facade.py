@@ -52,14 +52,14 @@ def _annotation(node: Mapping[str, Any], name: str) -> Any:
         return _SCALARS[kind]
     if kind == "array":
         items = node.get("items")
-        return list[_annotation(items, name + "Item")] if isinstance(items, Mapping) else list[Any]  # type: ignore[misc]
+        return list[_annotation(items, name + "Item")] if isinstance(items, Mapping) else list[Any]  # type: ignore[misc,valid-type]
     if kind == "object":
         props = node.get("properties")
         if props:
             return _model(props, name)
         extra = node.get("additionalProperties")
         if isinstance(extra, Mapping) and extra:
-            return dict[str, _annotation(extra, name + "Value")]  # type: ignore[misc]
+            return dict[str, _annotation(extra, name + "Value")]  # type: ignore[misc,valid-type]
         return dict[str, Any]
     return Any
 
@@ -68,7 +68,7 @@ def _model(props: Mapping[str, Any], name: str) -> type[ApiModel]:
     fields: dict[str, Any] = {}
     for key, sub in props.items():
         attr = key if key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("_") else None
-        ann = Optional[_annotation(sub, name + _camel(key))]  # noqa: UP045 (a runtime-built annotation)
+        ann = Optional[_annotation(sub, name + _camel(key))]  # type: ignore[valid-type]  # noqa: UP045
         if attr is None:
             from pydantic import Field
 

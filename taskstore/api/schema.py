@@ -145,7 +145,8 @@ def _parse(files: list[Path]) -> dict[str, Any]:
                 }
             actions[action] = resolved
         services[path.stem] = actions
-    return json.loads(json.dumps(services))  # plain dicts and lists only
+    plain: dict[str, Any] = json.loads(json.dumps(services))  # plain dicts and lists only
+    return plain
 
 
 def _load_raw() -> dict[str, Any]:
@@ -153,7 +154,8 @@ def _load_raw() -> dict[str, Any]:
     digest = _digest(files)
     cache = _cache_path(digest)
     try:
-        return dict(json.loads(cache.read_text("utf-8")))
+        loaded: dict[str, Any] = json.loads(cache.read_text("utf-8"))
+        return loaded
     except (OSError, ValueError):
         pass
     raw = _parse(files)

@@ -3,17 +3,22 @@
 What is checked: required fields, JSON types, ``enum``, ``minimum``/``maximum``, array items, nested
 object properties and ``additionalProperties``.  What is filled: top-level ``default`` values.
 Lenient where the reference is lenient: unknown keys pass through untouched (the SDK sends
-``"method": "get"`` in every body; ``strict=True`` rejects them), a ``null`` for an optional field
-counts as absent, and a scalar sent for an array field is wrapped into a one-element list.
-Every failure is APIError 400/12 whose message names the field by its dotted path.
+``"method": "get"`` in every body; ``strict=True`` rejects them), a ``null`` for an optional
+top-level field counts as absent, and a scalar sent for an array field is wrapped into a
+one-element list.  Every failure is APIError 400/12 whose message names the field by its dotted path.
+
+Each schema node is compiled once into a checking function (cached by node), so a call pays only
+for the checks, not for reading the schema.  The result never shares containers with the input.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from taskstore.errors import error
+
+Check = Callable[[Any, str, Collection[str]], Any]
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -22,91 +27,148 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
     "boolean": (bool,),
     "object": (dict,),
     "array": (list, tuple),
+    "null": (type(None),),
 }
+_EXACT: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "null": (type(None),),
+}
+_compiled: dict[int, tuple[Mapping[str, Any], Check]] = {}
 
 
 def fail(path: str, problem: str) -> Exception:
     return error("validation_error", f"{path}: {problem}", field=path)
 
 
-def _types(node: Mapping[str, Any]) -> list[str]:
+def types_of(node: Mapping[str, Any]) -> list[str]:
     t = node.get("type")
     if t is None:
         return []
     return [t] if isinstance(t, str) else list(t)
 
 
+def copy_json(value: Any) -> Any:
+    """A deep copy of plain JSON data (much cheaper than copy.deepcopy)."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [copy_json(v) for v in value]
+    return value
+
+
 def _matches(value: Any, type_name: str) -> bool:
-    if type_name == "null":
-        return value is None
-    if isinstance(value, bool) and type_name in ("integer", "number"):
-        return False
+    if isinstance(value, bool):
+        return type_name == "boolean"
     if type_name == "integer" and isinstance(value, float):
         return value.is_integer()
     return isinstance(value, _PY_TYPES.get(type_name, (object,)))
 
 
-def _check(value: Any, node: Mapping[str, Any], path: str, loose: Collection[str]) -> Any:
-    if path in loose:
-        return value
-    types = _types(node)
-    if types and not any(_matches(value, t) for t in types):
-        if "array" in types and not isinstance(value, (list, tuple, dict)):
-            value = [value]  # the reference accepts a scalar where a list is expected
-        else:
-            raise fail(path, f"expected {' or '.join(types)}, got {type(value).__name__}")
+def compile_node(node: Mapping[str, Any]) -> Check:
+    """The checking function of one schema node (compiled once per node)."""
+    hit = _compiled.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    check = _compile(node)
+    _compiled[id(node)] = (node, check)
+    return check
+
+
+def _compile(node: Mapping[str, Any]) -> Check:
+    types = types_of(node)
     enum = node.get("enum")
-    if enum is not None and value is not None and value not in enum:
-        raise fail(path, f"{value!r} is not one of {', '.join(map(str, enum))}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "integer" in types and isinstance(value, float):
-            value = int(value)
-        if "minimum" in node and value < node["minimum"]:
-            raise fail(path, f"must be at least {node['minimum']}")
-        if "maximum" in node and value > node["maximum"]:
-            raise fail(path, f"must be at most {node['maximum']}")
-    if isinstance(value, (list, tuple)):
-        items = node.get("items")
-        if isinstance(items, Mapping) and items:
-            return [_check(v, items, f"{path}.{i}", loose) for i, v in enumerate(value)]
-        return list(value)
-    if isinstance(value, dict) and ("properties" in node or "additionalProperties" in node):
-        return _check_object(value, node, path, loose, strict=False)
-    return value
+    minimum, maximum = node.get("minimum"), node.get("maximum")
+    items = node.get("items")
+    item_check = compile_node(items) if isinstance(items, Mapping) and items else None
+    has_object = "properties" in node or "additionalProperties" in node
+    object_check = _compile_object(node) if has_object else None
+    wants_int = "integer" in types
+    # Exact scalar types that need no further check (type(True) is bool, so no bool-as-int slips in).
+    fast: frozenset[type] = frozenset()
+    if enum is None and minimum is None and maximum is None:
+        fast = frozenset(t for name in types for t in _EXACT.get(name, ()))
+
+    def check(value: Any, path: str, loose: Collection[str]) -> Any:
+        if type(value) in fast and not (loose and path in loose):
+            return value
+        if loose and path in loose:
+            return copy_json(value)
+        if types and not any(_matches(value, t) for t in types):
+            if "array" in types and not isinstance(value, (list, tuple, dict)):
+                value = [value]  # the reference accepts a scalar where a list is expected
+            else:
+                raise fail(path, f"expected {' or '.join(types)}, got {type(value).__name__}")
+        if enum is not None and value is not None and value not in enum:
+            raise fail(path, f"{value!r} is not one of {', '.join(map(str, enum))}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if wants_int and isinstance(value, float):
+                value = int(value)
+            if minimum is not None and value < minimum:
+                raise fail(path, f"must be at least {minimum}")
+            if maximum is not None and value > maximum:
+                raise fail(path, f"must be at most {maximum}")
+            return value
+        if isinstance(value, (list, tuple)):
+            if item_check is not None:
+                return [item_check(v, f"{path}.{i}", loose) for i, v in enumerate(value)]
+            return copy_json(value)
+        if isinstance(value, dict):
+            return object_check(value, path, loose) if object_check is not None else copy_json(value)
+        return value
+
+    return check
 
 
-def _check_object(
-    value: dict[str, Any], node: Mapping[str, Any], path: str, loose: Collection[str], *, strict: bool
-) -> dict[str, Any]:
+def _compile_object(node: Mapping[str, Any], *, top: bool = False) -> Callable[..., dict[str, Any]]:
     props: Mapping[str, Any] = node.get("properties") or {}
+    checks = {k: (compile_node(v), "null" in types_of(v)) for k, v in props.items()}
     extra = node.get("additionalProperties", True)
-    prefix = f"{path}." if path else ""
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        sub = props.get(key)
-        where = prefix + key
-        if sub is None:
-            if isinstance(extra, Mapping):
-                sub = extra
-            elif extra is False or strict:
+    extra_check = compile_node(extra) if isinstance(extra, Mapping) and extra else None
+    extra_nullable = isinstance(extra, Mapping) and "null" in types_of(extra)
+    closed = extra is False
+    required = tuple(node.get("required") or ())
+
+    def check_object(value: dict[str, Any], path: str, loose: Collection[str]) -> dict[str, Any]:
+        prefix = f"{path}." if path else ""
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            where = prefix + key
+            found = checks.get(key)
+            if found is not None:
+                sub, nullable = found
+            elif extra_check is not None:
+                sub, nullable = extra_check, extra_nullable
+            elif closed:
                 raise fail(where, "unknown field")
             else:
-                out[key] = item
+                out[key] = copy_json(item)
                 continue
-        if item is None and "null" not in _types(sub):
-            if not path:
-                continue  # a top-level null is the same as leaving the field out (as the reference does)
-            out[key] = None
-            continue
-        out[key] = _check(item, sub, where, loose)
-    for key in node.get("required") or ():
-        if out.get(key) is None:
-            raise fail(prefix + key, "field is required")
-    return out
+            if item is None and not nullable:
+                if not path:
+                    continue  # a top-level null is the same as leaving the field out (as the reference does)
+                out[key] = None
+                continue
+            out[key] = sub(item, where, loose)
+        for key in required:
+            if out.get(key) is None:
+                raise fail(prefix + key, "field is required")
+        return out
+
+    return check_object
+
+
+_top: dict[int, tuple[Mapping[str, Any], Callable[..., dict[str, Any]]]] = {}
 
 
 def validate_request(
-    data: Any, schema: Mapping[str, Any], *, strict: bool = False, loose: Collection[str] = (),
+    data: Any,
+    schema: Mapping[str, Any],
+    *,
+    strict: bool = False,
+    loose: Collection[str] = (),
     known: Collection[str] = (),
 ) -> dict[str, Any]:
     """Validate a request body against an endpoint's request schema; return it with defaults filled.
@@ -122,8 +184,12 @@ def validate_request(
         unknown = [k for k in data if k not in props and k not in known]
         if unknown:
             raise fail(unknown[0], "unknown field")
-    out = _check_object(data, schema, "", loose, strict=False)
+    hit = _top.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        hit = (schema, _compile_object(schema, top=True))
+        _top[id(schema)] = hit
+    out = hit[1](data, "", loose)
     for key, sub in props.items():
         if key not in out and "default" in sub:
-            out[key] = sub["default"]
+            out[key] = copy_json(sub["default"])
     return out

@@ -20,6 +20,8 @@ JSONDoc: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
 
 def dumps(value: Any) -> str:
     """The one JSON encoder used for every document column (NaN is refused, not stored)."""
+    if not value and isinstance(value, (dict, list)):
+        return "{}" if isinstance(value, dict) else "[]"  # most documents of a new task are empty
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 

@@ -15,8 +15,7 @@ _LEGACY_INPUTS = (2, 13)  # below it execution.model and execution.docker_cmd ar
 @endpoint("tasks.create")
 def create(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
     """Create a task in status "created". Reference: apiserver/services/tasks.py (create)."""
-    task = tasks.create_task(ctx, req, legacy_inputs=ctx.version < _LEGACY_INPUTS)
-    return {"id": task.id}
+    return {"id": tasks.create_task(ctx, req, legacy_inputs=ctx.version < _LEGACY_INPUTS)}
 
 
 @endpoint("tasks.validate", write=False)

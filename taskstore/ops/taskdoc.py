@@ -8,7 +8,6 @@ version.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import Mapping
 from typing import Any
@@ -73,7 +72,7 @@ def artifacts_map(items: Any, where: str = "execution.artifacts") -> dict[str, A
         _strict_keys(item, ARTIFACT_KEYS, f"{where}.{i}")
         if not item.get("key") or not item.get("type"):
             raise bad_value(f"{where}.{i}", "artifact key and type are required")
-        art = {"mode": "output", "display_data": [], **copy.deepcopy(dict(item))}
+        art = {"mode": "output", "display_data": [], **item}
         out[artifact_id(art["key"], art["mode"])] = art
     return out
 
@@ -172,8 +171,9 @@ def build_fields(
     ``legacy_inputs``: accept ``execution.model`` and ``execution.docker_cmd`` (API < 2.13).
     ``drop_deleted_parent``: ignore a parent marked ``__DELETED__`` (tasks.validate does).
     """
-    req = {k: copy.deepcopy(v) for k, v in request.items() if k in CREATE_FIELDS and v is not None}
-    now_text = render_time(ctx.now)
+    # The validated request shares no containers with the caller's data: no copy needed here.
+    req = {k: v for k, v in request.items() if k in CREATE_FIELDS and v is not None}
+    now_text = render_time(ctx.now) or ""
     out: dict[str, Any] = {}
 
     if drop_deleted_parent and str(req.get("parent", "")).startswith(DELETED_PREFIX):
@@ -222,7 +222,8 @@ def build_fields(
                 **{n: {"name": n, "value": _py_str(v), "type": "legacy"} for n, v in model_desc.items()},
             }
         if legacy_inputs and model is not None:
-            req.setdefault("models", {})["input"] = [{"name": "Input Model", "model": model}] if model else []
+            inputs = [{"name": "Input Model", "model": model}] if model else []
+            req["models"] = {**req.get("models", {}), "input": inputs}
         if legacy_inputs and docker_cmd is not None:
             image, _, args = str(docker_cmd).strip().partition(" ")
             req["container"] = {**req.get("container", {}), "image": image, "arguments": args}
