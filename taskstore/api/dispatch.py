@@ -11,6 +11,7 @@ import json
 import random
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,7 +34,26 @@ def not_found(name: str, version: Version | None) -> APIError:
 
 
 def resolve(name: str, version: Version | None) -> tuple[Handler, EndpointSpec, frozenset[str]]:
-    """The handler and the schema definition serving ``name`` at ``version``."""
+    """The handler and the schema definition serving ``name`` at ``version``.
+
+    The request schema served is the requested version's, completed with the fields that only other
+    versions (or the handler's ``extra``) define: the reference accepts them at every version
+    (spec: query_edit §0.2, §2.1), so they are validated rather than passed through unchecked.
+    ``known`` is every top-level request key (what ``strict`` does not reject).
+    """
+    key = (name, version)
+    hit = _RESOLVED.get(key)
+    if hit is None:
+        if len(_RESOLVED) >= 4096:  # bounded: callers may send any version string
+            _RESOLVED.clear()
+        hit = _RESOLVED[key] = _resolve(name, version)
+    return hit
+
+
+_RESOLVED: dict[tuple[str, Version | None], tuple[Handler, EndpointSpec, frozenset[str]]] = {}
+
+
+def _resolve(name: str, version: Version | None) -> tuple[Handler, EndpointSpec, frozenset[str]]:
     ep = get_schema().endpoint(name)
     handler = handlers().get(name)
     if ep is None or handler is None:
@@ -42,8 +62,34 @@ def resolve(name: str, version: Version | None) -> tuple[Handler, EndpointSpec, 
         raise not_found(name, version)
     # Below the schema's first definition the reference still serves ungated endpoints.
     spec = ep.at(version) or ep.versions[0]
-    known = frozenset(k for s in ep.versions for k in (s.request.get("properties") or {}))
-    return handler, spec, known
+    props: dict[str, Any] = dict(spec.request.get("properties") or {})
+    for other in reversed(ep.versions):
+        for key, node in (other.request.get("properties") or {}).items():
+            props.setdefault(key, node)
+    for key, node in handler.extra.items():
+        props.setdefault(key, dict(node))
+    request: dict[str, Any] = {**spec.request, "properties": props} if props else dict(spec.request)
+    for path in handler.loose:
+        request = _relax(request, path.split("."))
+    return handler, replace(spec, request=request), frozenset(props)
+
+
+_UNCHECKED = ("type", "enum", "required", "properties", "additionalProperties", "items", "minimum", "maximum")
+
+
+def _relax(node: dict[str, Any], path: list[str]) -> dict[str, Any]:
+    """A copy of ``node`` whose sub-node at ``path`` accepts any value (``*``: any key or list item)."""
+    if not path:
+        return {k: v for k, v in node.items() if k not in _UNCHECKED}
+    head, rest = path[0], path[1:]
+    out = dict(node)
+    if head == "*":
+        for slot in ("additionalProperties", "items"):
+            if isinstance(node.get(slot), dict):
+                out[slot] = _relax(node[slot], rest)
+    elif isinstance(node.get("properties"), dict) and head in node["properties"]:
+        out["properties"] = {**node["properties"], head: _relax(node["properties"][head], rest)}
+    return out
 
 
 class Dispatcher:

@@ -6,8 +6,8 @@ of the requested version and the handler runs inside the call's one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from taskstore.api.schema import Version, parse_version
@@ -25,22 +25,30 @@ class Handler:
     write: bool
     # The reference's code-level gate: below it the endpoint is 404/0 whatever the schema lists.
     min_version: Version | None
-    # Request paths whose JSON type is not checked (the reference accepts more than the schema says).
+    # Request paths whose JSON type is not checked (the reference accepts more than the schema says,
+    # and leaves the check to the data layer).  A ``*`` segment is any key or any list item.
     loose: frozenset[str]
+    # Request fields the reference accepts that no schema version of the endpoint lists (JSON schemas).
+    extra: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
 def endpoint(
-    name: str, *, write: bool = True, min_version: str | None = None, loose: tuple[str, ...] = ()
+    name: str,
+    *,
+    write: bool = True,
+    min_version: str | None = None,
+    loose: tuple[str, ...] = (),
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Callable[[HandlerFunc], HandlerFunc]:
     """Register ``func`` as the handler of ``name`` (``service.action``)."""
 
     def register(func: HandlerFunc) -> HandlerFunc:
         if name in HANDLERS:
             raise RuntimeError(f"endpoint {name} registered twice")
-        HANDLERS[name] = Handler(name, func, write, parse_version(min_version), frozenset(loose))
+        HANDLERS[name] = Handler(name, func, write, parse_version(min_version), frozenset(loose), dict(extra or {}))
         return func
 
     return register
