@@ -4,6 +4,7 @@ The same call as ``store.call("tasks.create", {...})``; the response is validate
 model generated from the endpoint's response schema (one source of truth, the HOCON), so
 ``store.tasks.get_by_id(task=tid).task.status`` reads naturally.  Fields the schema does not list
 are kept (``extra="allow"``) and every field is optional, so a model never drops data.
+pydantic is imported on first use of the facade, not with the store.
 """
 
 from __future__ import annotations
@@ -14,22 +15,12 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
-from pydantic import BaseModel, ConfigDict, create_model
-
 from taskstore.api.dispatch import resolve
 from taskstore.api.schema import parse_version
 
 if TYPE_CHECKING:
+    from taskstore.api.models import ApiModel
     from taskstore.store import TaskStore
-
-
-class ApiModel(BaseModel):
-    """Base of every generated response model: lenient, keeps unknown fields."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, exclude_unset=True)
 
 
 _SCALARS: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool}
@@ -65,13 +56,15 @@ def _annotation(node: Mapping[str, Any], name: str) -> Any:
 
 
 def _model(props: Mapping[str, Any], name: str) -> type[ApiModel]:
+    from pydantic import Field, create_model
+
+    from taskstore.api.models import ApiModel
+
     fields: dict[str, Any] = {}
     for key, sub in props.items():
         attr = key if key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("_") else None
         ann = Optional[_annotation(sub, name + _camel(key))]  # type: ignore[valid-type]  # noqa: UP045
         if attr is None:
-            from pydantic import Field
-
             attr = re.sub(r"\W", "_", key).strip("_") + "_"
             fields[attr] = (ann, Field(default=None, alias=key))
         else:

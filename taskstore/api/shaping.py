@@ -33,7 +33,9 @@ def value(v: Any) -> Any:
 
 def artifacts_list(stored: dict[str, Any] | list[Any] | None) -> list[Any]:
     items = list(stored.values()) if isinstance(stored, dict) else list(stored or [])
-    return sorted(items, key=lambda a: str(a.get("key", "")))
+    # By key as the reference does; then by mode, because JSONB does not keep the map's insertion order
+    # (which is what orders two artifacts of one key in the reference): the same answer on every backend.
+    return sorted(items, key=lambda a: (str(a.get("key", "")), str(a.get("mode", ""))))
 
 
 def legacy_parameters(hyperparams: dict[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ NAME = String(1024)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSONDoc, list[Any]: JSONDoc, datetime: DateTime(timezone=False)}
+    type_annotation_map = {dict[str, Any]: JSONDoc(), list[Any]: JSONDoc(), datetime: DateTime(timezone=False)}
 
 
 class TaskRecord(Base):

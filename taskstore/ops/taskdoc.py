@@ -34,6 +34,8 @@ CONFIG_KEYS = ("name", "value", "type", "description")
 ARTIFACT_KEYS = ("key", "type", "mode", "uri", "content_size", "hash", "timestamp", "type_data", "display_data")
 MODEL_ITEM_KEYS = ("name", "model", "updated")
 MIN_NAME_LENGTH = 3
+# Kinds of keys whose emptiness the reference checks on the request (400/12) rather than on storing.
+_NAMED = ("section", "parameter", "configuration")
 
 
 def bad_value(field: str, problem: str) -> Exception:
@@ -52,8 +54,10 @@ def _strict_keys(item: Mapping[str, Any], allowed: tuple[str, ...], where: str) 
 
 def _key(raw: Any, where: str, what: str) -> str:
     key = str(raw).strip()
+    if not raw and what in _NAMED:
+        raise bad_value(where, f"Empty {what} name is not allowed")  # the request check (§2.2 step 6)
     if not key:
-        raise bad_value(where, f"Empty {what} name is not allowed")
+        raise data_error(where, f"{what} name is empty once trimmed")  # the data layer (§2.2 step 13)
     if key.startswith("$"):
         raise data_error(where, f"{what} name may not start with '$'")
     return key
@@ -152,8 +156,9 @@ def model_items(items: Any, now_text: str, where: str) -> list[dict[str, Any]]:
         if not isinstance(item, Mapping):
             raise bad_value(at, "expected an object")
         _strict_keys(item, MODEL_ITEM_KEYS, at)
-        if not item.get("name") or not item.get("model"):
-            raise data_error(at, "model items need name and model")
+        for key in ("name", "model"):
+            if not item.get(key) or not isinstance(item[key], str):
+                raise data_error(f"{at}.{key}", "a non-empty string is required")
         out.append({"name": item["name"], "model": item["model"], "updated": now_text})
     return out
 
@@ -283,8 +288,7 @@ def _has_legacy(previous: TaskRecord | None, column: str) -> bool:
 
 
 def _check_parent(ctx: OpContext, parent: str) -> None:
-    if parent.startswith(DELETED_PREFIX):
-        return
+    # A "__DELETED__" marker is no task id: only tasks.validate drops it first (§2.2 step 1) [Q].
     if not ctx.exists(TaskRecord, parent, any_company=True):
         raise error("fields_value_error", "expecting Task id", field="parent")
     if not ctx.exists(TaskRecord, parent):

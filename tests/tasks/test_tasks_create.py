@@ -311,7 +311,7 @@ def test_legacy_parameter_overwrites_a_hyperparam_of_the_same_name(store: TaskSt
 
 
 def test_empty_tf_define_name_is_400_12(store: TaskStore) -> None:
-    with api_error(400, 12, "TF_DEFINE/"):
+    with api_error(400, 12, "execution.parameters.TF_DEFINE/"):
         create_task(store, execution={"parameters": {"TF_DEFINE/": 1}})
 
 
@@ -401,8 +401,9 @@ def test_artifacts_list_to_map_last_wins_returned_sorted_by_key(store: TaskStore
         "test_split": 0, "parameters": {}, "model_desc": {}, "model_labels": {}, "queue": "q1", "framework": "pytorch",
         "artifacts": [
             {"key": "a", "type": "t", "timestamp": 5, "mode": "output", "display_data": []},
-            {"key": "b", "type": "t", "uri": "u2", "mode": "output", "display_data": []},
+            # same key: by mode (the reference keeps insertion order, which JSONB cannot)
             {"key": "b", "type": "t", "mode": "input", "display_data": [["k", "v"]]},
+            {"key": "b", "type": "t", "uri": "u2", "mode": "output", "display_data": []},
         ],
     }  # fmt: skip
 
@@ -460,7 +461,11 @@ def test_strict_sub_documents_are_400_12(store: TaskStore, endpoint: str, fields
         ({"configuration": {"c": {"name": "c", "value": 5}}}, "configuration.c.value"),
         ({"configuration": {"c": {"value": "5"}}}, "configuration.c.name"),
         ({"container": {"image": 5}}, "container.image"),
-        ({"hyperparams": {"  ": {}}}, "hyperparams."),
+        ({"hyperparams": {"  ": {}}}, "hyperparams.  "),
+        ({"container": {" ": "x"}}, "container. "),
+        ({"models": {"input": [{"name": "i"}]}}, "models.input.0.model"),
+        ({"models": {"output": [{"model": "m"}]}}, "models.output.0.name"),
+        ({"models": {"output": [{"name": "o", "model": 5}]}}, "models.output.0.model"),
         ({"runtime": {"$x": 1}}, "runtime.$x"),
         ({"hyperparams": {"$Args": {}}}, "hyperparams.$Args"),
     ],
