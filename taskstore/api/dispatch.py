@@ -15,7 +15,6 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from taskstore.api.registry import Handler, handlers
 from taskstore.api.schema import EndpointSpec, Version, get_schema, parse_version
@@ -153,20 +152,19 @@ class Dispatcher:
         self, handler: Handler, request: dict[str, Any], version: Version, company: str | None, user: str | None
     ) -> dict[str, Any]:
         with self.db.transaction(write=handler.write) as conn:
-            session = Session(bind=conn, autoflush=True, expire_on_commit=False)
+            ctx = OpContext(
+                conn=conn,
+                company=self.company if company is None else company,
+                user=self.user if user is None else user,
+                version=version,
+                dialect=self.db.dialect,
+            )
             try:
-                ctx = OpContext(
-                    session=session,
-                    company=self.company if company is None else company,
-                    user=self.user if user is None else user,
-                    version=version,
-                    dialect=self.db.dialect,
-                )
                 result = handler.func(ctx, request)
-                session.flush()
+                ctx.finish()
                 return result
             finally:
-                session.close()
+                ctx.discard()
 
 
 def parse_items(data: Any) -> list[Any]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Connection, or_, select
 from sqlalchemy.orm import Session
 
 from taskstore.api.schema import Version
@@ -34,12 +34,30 @@ _KIND = {TaskRecord: "task", ProjectRecord: "project", QueueRecord: "queue", Mod
 
 @dataclass
 class OpContext:
-    session: Session
+    conn: Connection
     company: str
     user: str
     version: Version
     dialect: str
     now: datetime = field(default_factory=utcnow)
+    _session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The ORM session of this call, inside the call's transaction (made on first use)."""
+        if self._session is None:
+            self._session = Session(bind=self.conn, autoflush=True, expire_on_commit=False)
+        return self._session
+
+    def finish(self) -> None:
+        """Flush what the ORM holds (end of a successful call)."""
+        if self._session is not None:
+            self._session.flush()
+
+    def discard(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     # -- visibility -------------------------------------------------------------------------------
     def visible(self, record: type[R]) -> ColumnElement[bool]:

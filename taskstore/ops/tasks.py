@@ -51,7 +51,7 @@ def create_task(ctx: OpContext, request: Mapping[str, Any], *, legacy_inputs: bo
     tags = fields.pop("tags", [])
     system_tags = fields.pop("system_tags", [])
     task_id = new_id()
-    conn = ctx.session.connection()
+    conn = ctx.conn
     conn.execute(
         _INSERT_TASK,
         {
