@@ -12,7 +12,7 @@ Why a launcher: anchors.py's slot (class ``TaskstoreSystem``) speaks the planned
 endpoints later issues add (``tasks.started`` / ``tasks.completed`` for W2, ``tasks.get_all`` for W3).
 Called today it would stop at the first missing endpoint and lose the rest of taskstore's row.  This
 launcher keeps the slot's own code for everything taskstore serves and, for what it does not serve
-yet, leaves the cell empty ("–") instead of failing:
+yet, leaves the cell empty ("-") instead of failing:
 
 * W2 (and the status mix of the W3/W4 database) only when ``tasks.started`` and ``tasks.completed`` exist;
 * W3 only when ``tasks.get_all`` exists; W4 (get_by_id at the largest size) always, on a database
@@ -31,7 +31,6 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -56,7 +55,7 @@ def anchors_path(argv: list[str]) -> tuple[Path, list[str]]:
     return found, rest
 
 
-def load_anchors(path: Path) -> ModuleType:
+def load_anchors(path: Path) -> Any:
     spec = importlib.util.spec_from_file_location("anchors", path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
@@ -65,11 +64,11 @@ def load_anchors(path: Path) -> ModuleType:
     return mod
 
 
-def install(an: ModuleType) -> type:
+def install(an: Any) -> type:
     """Fill the slot: subclass anchors.TaskstoreSystem and wrap the two workload runners."""
     base: type = an.TaskstoreSystem
 
-    class Slot(base):  # type: ignore[misc, valid-type]
+    class Slot(base):  # type: ignore[misc]
         label = "taskstore via store.call(...)"
 
         def available(self) -> Any:
@@ -88,13 +87,15 @@ def install(an: ModuleType) -> type:
 
         def rows(self, path: str) -> tuple[int, int]:
             if self.has_query:
-                return tuple(super().rows(path))  # type: ignore[return-value]
+                n, partial = super().rows(path)
+                return n, partial
             c = sqlite3.connect(path)
             try:
                 n = c.execute("SELECT count(*) FROM tasks").fetchone()[0]
                 partial = c.execute(
-                    "SELECT count(*) FROM tasks WHERE (SELECT count(*) FROM json_each(tasks.hyperparams, '$.Args')) <> ?"
-                    " OR (SELECT count(*) FROM task_tags g WHERE g.task = tasks.id) <> ?",
+                    "SELECT count(*) FROM tasks WHERE "
+                    "(SELECT count(*) FROM json_each(tasks.hyperparams, '$.Args')) <> ? OR "
+                    "(SELECT count(*) FROM task_tags g WHERE g.task = tasks.id) <> ?",
                     (an.N_HPARAMS, len(an.TAG_KEYS)),
                 ).fetchone()[0]
             finally:
@@ -125,7 +126,7 @@ def install(an: ModuleType) -> type:
             return orig_w3_w4(sys_, work, n, do_get, log, keep)
         if not do_get:
             log(f"  {sys_.name} n={n}: W3 skipped (tasks.get_all not yet)")
-            return None
+            return dict(build_s=None, size=0, q=[], order="", get=[])  # renders as "-"
         # W4 only (anchors.w3_w4's get part, same sampling).
         p = os.path.join(work, f"{sys_.name}-scale-{n}.db")
         tasks = an.tasks_for(n)
@@ -143,8 +144,10 @@ def install(an: ModuleType) -> type:
         sys_.close()
         if not keep:
             an.rm_db(p)
-        log(f"  {sys_.name} n={n}: build {build_s:.1f}s (tasks.create calls), size {size / 2**20:.1f} MiB, "
-            f"W3 skipped (tasks.get_all not yet), get p50 {an.statistics.median(get_lat) * 1e3:.2f} ms")  # fmt: skip
+        log(
+            f"  {sys_.name} n={n}: build {build_s:.1f}s (tasks.create calls), size {size / 2**20:.1f} MiB, "
+            f"W3 skipped (tasks.get_all not yet), get p50 {an.statistics.median(get_lat) * 1e3:.2f} ms"
+        )
         return dict(build_s=build_s, size=size, q=[], order=order, get=get_lat)
 
     an.TaskstoreSystem = Slot

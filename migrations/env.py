@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from taskstore.db.engine import Database
 from taskstore.db.migrate import VERSION_TABLE
 from taskstore.db.records import Base
+from taskstore.db.search import include_object
 
 config = context.config
 
@@ -23,6 +24,7 @@ def _run(conn: Connection) -> None:
         render_as_batch=True,
         transactional_ddl=True,
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("user", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=1024), nullable=False),
         sa.Column("uri", sa.Text(), nullable=True),
-        sa.Column("task", sa.String(length=32), nullable=True),
+        sa.Column("task", sa.String(length=64), nullable=True),
         sa.Column("project", sa.String(length=32), nullable=True),
         sa.Column("parent", sa.String(length=32), nullable=True),
         sa.Column("ready", sa.Boolean(), nullable=False),

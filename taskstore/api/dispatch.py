@@ -21,6 +21,7 @@ from taskstore.api.schema import EndpointSpec, Version, get_schema, parse_versio
 from taskstore.api.validate import validate_request
 from taskstore.db.engine import Database
 from taskstore.db.errors import is_transient, translate
+from taskstore.db.types import NotJSONError
 from taskstore.errors import APIError
 from taskstore.ops.context import OpContext
 
@@ -70,7 +71,21 @@ def _resolve(name: str, version: Version | None) -> tuple[Handler, EndpointSpec,
     request: dict[str, Any] = {**spec.request, "properties": props} if props else dict(spec.request)
     for path in handler.loose:
         request = _relax(request, path.split("."))
-    return handler, replace(spec, request=request), frozenset(props)
+    return handler, replace(spec, request=request), KnownKeys(props, handler.key_prefixes)
+
+
+class KnownKeys(frozenset[str]):
+    """Request keys an endpoint knows: listed ones, and any key starting with one of ``prefixes``."""
+
+    prefixes: tuple[str, ...]
+
+    def __new__(cls, keys: Any, prefixes: tuple[str, ...] = ()) -> KnownKeys:
+        self = super().__new__(cls, keys)
+        self.prefixes = prefixes
+        return self
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or (isinstance(key, str) and key.startswith(self.prefixes))
 
 
 _UNCHECKED = ("type", "enum", "required", "properties", "additionalProperties", "items", "minimum", "maximum")
@@ -109,10 +124,17 @@ class Dispatcher:
     ) -> dict[str, Any]:
         v = parse_version(version)
         handler, spec, known = resolve(name, v)
-        if spec.batch is not None:
-            request = self._batch_request(name, spec, data)
-        else:
-            request = validate_request(data, spec.request, strict=self.strict, loose=handler.loose, known=known)
+        try:
+            if spec.batch is not None:
+                request = self._batch_request(name, spec, data)
+            else:
+                request = validate_request(data, spec.request, strict=self.strict, loose=handler.loose, known=known)
+        except APIError:
+            raise
+        except RecursionError as exc:
+            raise APIError(400, 12, "validation error (body: too deeply nested)", {"field": "body"}) from exc
+        except Exception as exc:  # nothing raw reaches a caller, whatever Python object was sent
+            raise APIError(400, 12, f"validation error (body: not JSON data: {exc})", {"field": "body"}) from exc
         # No version: the newest API version (not the endpoint's newest definition, which may be old).
         effective = v if v is not None else get_schema().max_version
         for attempt in range(_ATTEMPTS):
@@ -127,6 +149,8 @@ class Dispatcher:
                 raise translate(exc) from exc
             except (RecursionError, MemoryError) as exc:
                 raise APIError(400, 12, f"validation error (request too large or too deeply nested: {exc})") from exc
+            except NotJSONError as exc:  # raised by psycopg's JSONB adaptation (SQLite's comes wrapped)
+                raise APIError(400, 12, f"validation error (a value is not JSON data: {exc})") from exc
             except Exception as exc:
                 raise APIError(500, 1, f"internal server error ({type(exc).__name__}: {exc})") from exc
         raise AssertionError("unreachable")
@@ -151,7 +175,7 @@ class Dispatcher:
     def _run(
         self, handler: Handler, request: dict[str, Any], version: Version, company: str | None, user: str | None
     ) -> dict[str, Any]:
-        with self.db.transaction(write=handler.write) as conn:
+        with self.db.transaction(write=handler.writes(request)) as conn:
             ctx = OpContext(
                 conn=conn,
                 company=self.company if company is None else company,
@@ -185,4 +209,6 @@ def parse_items(data: Any) -> list[Any]:
                 except ValueError as exc:
                     raise APIError(400, 12, f"validation error (line {n} is not JSON: {exc})", {"line": n}) from None
         return items
-    raise APIError(400, 12, f"validation error (body: expected a list of objects, got {type(data).__name__})")
+    raise APIError(
+        400, 12, f"validation error (body: expected a list of objects, got {type(data).__name__})", {"field": "body"}
+    )

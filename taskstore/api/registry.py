@@ -30,6 +30,14 @@ class Handler:
     loose: frozenset[str]
     # Request fields the reference accepts that no schema version of the endpoint lists (JSON schemas).
     extra: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Read endpoints that write in some calls (get_all keeps scroll states): a write transaction then.
+    writes_when: Callable[[dict[str, Any]], bool] | None = None
+    # Prefixes of request keys that are known though not listed (``hyperparams.`` filters): accepted
+    # by ``strict`` and passed through unchecked.
+    key_prefixes: tuple[str, ...] = ()
+
+    def writes(self, request: dict[str, Any]) -> bool:
+        return self.write or (self.writes_when is not None and self.writes_when(request))
 
 
 HANDLERS: dict[str, Handler] = {}
@@ -42,13 +50,17 @@ def endpoint(
     min_version: str | None = None,
     loose: tuple[str, ...] = (),
     extra: Mapping[str, Mapping[str, Any]] | None = None,
+    writes_when: Callable[[dict[str, Any]], bool] | None = None,
+    key_prefixes: tuple[str, ...] = (),
 ) -> Callable[[HandlerFunc], HandlerFunc]:
     """Register ``func`` as the handler of ``name`` (``service.action``)."""
 
     def register(func: HandlerFunc) -> HandlerFunc:
         if name in HANDLERS:
             raise RuntimeError(f"endpoint {name} registered twice")
-        HANDLERS[name] = Handler(name, func, write, parse_version(min_version), frozenset(loose), dict(extra or {}))
+        HANDLERS[name] = Handler(
+            name, func, write, parse_version(min_version), frozenset(loose), dict(extra or {}), writes_when, key_prefixes
+        )
         return func
 
     return register

@@ -128,13 +128,17 @@ def _compile_object(node: Mapping[str, Any], *, top: bool = False) -> Callable[.
     extra = node.get("additionalProperties", True)
     extra_check = compile_node(extra) if isinstance(extra, Mapping) and extra else None
     extra_nullable = isinstance(extra, Mapping) and "null" in types_of(extra)
-    closed = extra is False
+    # At the top level unknown keys are the caller's business (ignored; ``strict`` rejects them):
+    # the SDK sends "method" in every body, even to endpoints whose schema closes the request.
+    closed = extra is False and not top
     required = tuple(node.get("required") or ())
 
     def check_object(value: dict[str, Any], path: str, loose: Collection[str]) -> dict[str, Any]:
         prefix = f"{path}." if path else ""
         out: dict[str, Any] = {}
         for key, item in value.items():
+            if not isinstance(key, str):
+                raise fail(f"{prefix}{key!r}", "keys must be strings")
             where = prefix + key
             found = checks.get(key)
             if found is not None:

@@ -19,9 +19,11 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from taskstore.db.functions import register_sqlite_functions
 from taskstore.db.types import dumps
 
 BUSY_TIMEOUT_MS = 30_000
+MMAP_BYTES = 256 * 2**20
 DEFAULT_URL = "sqlite:///taskstore.db"
 _WRITE = "taskstore_write"
 
@@ -68,11 +70,15 @@ def _sqlite_engine(url: str) -> Engine:
         # Let us emit BEGIN ourselves (pysqlite would otherwise BEGIN lazily, deferred).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        register_sqlite_functions(dbapi_conn)  # regexp (RE2) and sort keys of the query language
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys = ON")
         if not memory:
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
+            # Queries over 100k-task files read many pages: map them instead of read()-ing each one
+            # through SQLite's small default page cache (2 MB); about 2x faster get_all at that size.
+            cur.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         cur.close()
 
     @event.listens_for(engine, "begin")

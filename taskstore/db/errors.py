@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError, StatementError
 
+from taskstore.db.types import NotJSONError
 from taskstore.errors import APIError
 
 # PostgreSQL SQLSTATEs worth retrying the whole call for: deadlock, serialization, lock timeout.
@@ -22,7 +23,11 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def translate(exc: SQLAlchemyError) -> APIError:
-    if isinstance(exc, IntegrityError):
+    if isinstance(exc, StatementError) and isinstance(exc.orig, NotJSONError):
+        err = APIError(400, 12, f"validation error (a value is not JSON data: {exc.orig})")
+    elif isinstance(exc, DataError):  # e.g. a NUL character or an out-of-range number for the column
+        err = APIError(400, 800, f"data validation error ({exc.orig})")
+    elif isinstance(exc, IntegrityError):
         err = APIError(400, 801, f"data integrity error ({exc.orig})")
     elif is_transient(exc):
         err = APIError(500, 102, "database unavailable (the database stayed busy; try again)")

@@ -2,7 +2,8 @@
 
 Real columns for everything filtered or sorted; JSON documents for the nested parts of a task.
 Tags live both in the task row (to return them in order) and in ``task_tags`` (so that an index
-can answer tag filters).  This module imports nothing from the rest of taskstore.
+can answer tag filters).  This module imports nothing from the rest of taskstore
+but its sibling db modules (column types; the full-text objects hooked onto ``tasks``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -78,8 +81,15 @@ class TaskRecord(Base):
     last_metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Everything else a task document may carry (enqueue_status, last_worker, metric_stats, ...).
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Insertion order: what get_all returns without order_by and its final tie-break (with id).  Set by
+    # the INSERT itself, so every writer gets it; concurrent PostgreSQL inserts may share a value.
+    seq: Mapped[int | None] = mapped_column(BigInteger, default=text("(SELECT coalesce(max(seq), 0) + 1 FROM tasks)"))
 
     __table_args__ = (
+        Index(None, "seq", "id"),
+        # Covering for what every query checks once it has an id (from a tag or id filter): the status
+        # and visibility of the task are read from the index, the row only for those that pass.
+        Index(None, "id", "status", "company"),
         Index(None, "company", "status"),
         Index(None, "company", "project"),
         Index(None, "company", "last_update"),
@@ -98,7 +108,8 @@ class TaskTagRecord(Base):
     system: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     tag: Mapped[str] = mapped_column(NAME, primary_key=True)
 
-    __table_args__ = (Index(None, "system", "tag"),)
+    # Covering: a tag filter reads task ids from the index alone.
+    __table_args__ = (Index(None, "system", "tag", "task"),)
 
 
 class ProjectRecord(Base):
@@ -161,7 +172,8 @@ class ModelRecord(Base):
     user: Mapped[str] = mapped_column(String(64), default="")
     name: Mapped[str] = mapped_column(NAME)
     uri: Mapped[str | None] = mapped_column(Text)
-    task: Mapped[str | None] = mapped_column(ID)
+    # 64, not 32: deleting the task re-points its published models to "__DELETED__<task id>".
+    task: Mapped[str | None] = mapped_column(String(64))
     project: Mapped[str | None] = mapped_column(ID)
     parent: Mapped[str | None] = mapped_column(ID)
     ready: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -197,4 +209,27 @@ class EventRecord(Base):
     __table_args__ = (Index(None, "task", "type"),)
 
 
+class ScrollRecord(Base):
+    """The position of one get_all / get_all_ex scroll, shared by every process using the database."""
+
+    __tablename__ = "task_scrolls"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    company: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Sort-key values of the last row returned (the next call continues after it), and a digest of
+    # the query they belong to.
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_used: Mapped[datetime]
+
+    __table_args__ = (Index(None, "last_used"),)
+
+
+def _install_search() -> None:
+    from taskstore.db.search import install
+
+    install(TaskRecord.__table__)  # type: ignore[arg-type]
+
+
+_install_search()
 ALL_TABLES = Base.metadata.sorted_tables

@@ -32,11 +32,18 @@ class JSONDoc(TypeDecorator[Any]):
         return dialect.type_descriptor(JSON())
 
 
+class NotJSONError(ValueError):
+    """A document value JSON cannot hold (NaN, bytes, a set, ...): the caller's error, not ours."""
+
+
 def dumps(value: Any) -> str:
     """The one JSON encoder used for every document column (NaN is refused, not stored)."""
     if not value and isinstance(value, (dict, list)):
         return "{}" if isinstance(value, dict) else "[]"  # most documents of a new task are empty
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise NotJSONError(str(exc)) from None
 
 
 def utcnow() -> datetime:

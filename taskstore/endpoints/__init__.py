@@ -1,5 +1,25 @@
 """Endpoint handlers, one module per concern; importing this package registers them all."""
 
-from taskstore.endpoints import models, projects, queues, tasks_edit, tasks_query
+from taskstore.endpoints import (
+    events,
+    models,
+    projects,
+    queues,
+    tasks_edit,
+    tasks_manage,
+    tasks_query,
+    tasks_queue,
+    tasks_status,
+)
 
-__all__ = ["models", "projects", "queues", "tasks_edit", "tasks_query"]
+__all__ = [
+    "events",
+    "models",
+    "projects",
+    "queues",
+    "tasks_edit",
+    "tasks_manage",
+    "tasks_query",
+    "tasks_queue",
+    "tasks_status",
+]

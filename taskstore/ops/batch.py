@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from taskstore.db.records import TaskRecord
-from taskstore.errors import APIError
+from taskstore.errors import APIError, error
 from taskstore.ops.context import OpContext, chunks
 
 ItemResult = dict[str, Any]
@@ -27,7 +27,12 @@ def failure(item_id: str, exc: APIError) -> dict[str, Any]:
 def run_many(
     ctx: OpContext, ids: Sequence[str], op: Callable[[OpContext, str], ItemResult]
 ) -> dict[str, list[dict[str, Any]]]:
-    """Run ``op(ctx, id)`` for every id; ``{"succeeded": [{"id", ...op result}], "failed": [...]}``."""
+    """Run ``op(ctx, id)`` for every id; ``{"succeeded": [{"id", ...op result}], "failed": [...]}``.
+
+    An empty ``ids`` fails the whole call with 400/12 (lifecycle §14).
+    """
+    if not ids:
+        raise error("validation_error", "ids: at least one id is required", field="ids")
     if ctx.dialect == "postgresql":
         for chunk in chunks(sorted(set(ids))):
             ctx.session.execute(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import select
+
 from taskstore.db.records import ModelRecord, ProjectRecord, TaskRecord
 from taskstore.ops.context import OpContext
 from taskstore.ops.tags import check_tags
@@ -55,3 +57,21 @@ def edit_model(ctx: OpContext, model_id: str, request: Mapping[str, Any]) -> dic
         model.last_update = ctx.now
         fields["last_update"] = ctx.now
     return fields
+
+
+def publish_last_output(ctx: OpContext, task: TaskRecord) -> bool:
+    """Publish (``ready``) the last output model of ``task`` (lifecycle §6 step 4).
+
+    Only a model of the caller's company that is not ready yet; a missing, public or other
+    company's model is skipped silently, earlier output models are never touched.
+    """
+    outputs = (task.models or {}).get("output") or []
+    model_id = outputs[-1].get("model") if outputs else None
+    if not model_id:
+        return False
+    model = ctx.session.scalars(select(ModelRecord).where(ModelRecord.id == model_id, ctx.own(ModelRecord))).first()
+    if model is None or model.ready:
+        return False
+    model.ready = True
+    model.last_update = ctx.now
+    return True

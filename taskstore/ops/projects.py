@@ -13,6 +13,7 @@ from taskstore.ops.context import OpContext
 from taskstore.ops.tasks import new_id
 
 MAX_DEPTH = 10
+MIN_NAME_LENGTH = 3  # of the full name, parents included (the reference's Project.name min_length)
 
 
 def split_name(name: str) -> list[str]:
@@ -32,6 +33,10 @@ def _by_name(ctx: OpContext, name: str) -> ProjectRecord | None:
 
 
 def _make(ctx: OpContext, parts: Sequence[str], parent: ProjectRecord | None, **fields: Any) -> ProjectRecord:
+    if len("/".join(parts)) < MIN_NAME_LENGTH:
+        raise error(
+            "data_validation_error", f"name: must be at least {MIN_NAME_LENGTH} characters long", name="/".join(parts)
+        )
     project = ProjectRecord(
         id=new_id(),
         company=ctx.company,
@@ -65,6 +70,7 @@ def create_project(ctx: OpContext, request: Mapping[str, Any]) -> ProjectRecord:
         ctx.session.execute(update(ProjectRecord).where(ProjectRecord.id == parent.id).values(last_update=ctx.now))
     fields = {k: request[k] for k in ("description", "tags", "system_tags", "default_output_destination")
               if request.get(k) is not None}  # fmt: skip
+    fields.setdefault("description", "")  # the reference's default
     return _make(ctx, parts, parent, **fields)
 
 
@@ -74,5 +80,5 @@ def project_by_name(ctx: OpContext, name: str, *, create: bool) -> ProjectRecord
     found = _by_name(ctx, "/".join(parts))
     if found is not None or not create:
         return found
-    return _make(ctx, parts, _ensure_parents(ctx, parts))
+    return _make(ctx, parts, _ensure_parents(ctx, parts), description="")
 

@@ -19,11 +19,12 @@ may import this module back to drop the entries of a task that leaves ``queued``
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.sql.dml import ReturningDelete
 
 from taskstore.db.records import QueueEntryRecord, QueueRecord, TaskRecord
 from taskstore.enums import TaskStatus
@@ -33,8 +34,6 @@ from taskstore.ops.context import OpContext
 from taskstore.ops.taskdoc import DELETED_PREFIX, _check_models, _check_project
 
 ENQUEUE_STATUS = "enqueue_status"  # kept in TaskRecord.extra (internal, hidden from get_all)
-# Columns change_status may report that are internal documents, not response fields.
-_DOC_COLUMNS = ("extra", "execution")
 
 __all__ = [
     "add_entry",
@@ -54,19 +53,30 @@ __all__ = [
 def _touch(ctx: OpContext, queue_ids: Iterable[str]) -> None:
     ids = sorted(set(queue_ids))
     if ids:
-        ctx.session.execute(update(QueueRecord).where(QueueRecord.id.in_(ids)).values(last_update=ctx.now))
+        ctx.conn.execute(_TOUCH_QUEUES, {"queues": ids, "now": ctx.now})
 
 
 def drop_entries(ctx: OpContext, task_id: str, *, keep: str | None = None) -> int:
-    """Delete every queue entry of ``task_id`` (but those in queue ``keep``); return how many."""
-    stmt = delete(QueueEntryRecord).where(QueueEntryRecord.task == task_id)
-    if keep is not None:
-        stmt = stmt.where(QueueEntryRecord.queue != keep)
-    rows = ctx.session.execute(
-        stmt.returning(QueueEntryRecord.queue).execution_options(synchronize_session=False)
-    ).all()
+    """Delete every queue entry of ``task_id`` (but those in queue ``keep``); return how many.
+
+    Called by every status change out of ``queued`` (tasks.started after a pop among them), so it is
+    one prepared Core statement on the call's connection.
+    """
+    if keep is None:
+        rows = ctx.conn.execute(_DROP, {"task": task_id}).all()
+    else:
+        rows = ctx.conn.execute(_DROP_BUT, {"task": task_id, "keep": keep}).all()
     _touch(ctx, (q for (q,) in rows))
     return len(rows)
+
+
+_DROP = delete(QueueEntryRecord).where(QueueEntryRecord.task == bindparam("task")).returning(QueueEntryRecord.queue)
+_DROP_BUT = _DROP.where(QueueEntryRecord.queue != bindparam("keep"))
+_TOUCH_QUEUES = (
+    update(QueueRecord)
+    .where(QueueRecord.id.in_(bindparam("queues", expanding=True)))
+    .values(last_update=bindparam("now"))
+)
 
 
 def add_entry(ctx: OpContext, queue_id: str, task_id: str) -> None:
@@ -132,23 +142,36 @@ def pop_next(ctx: OpContext, queue_id: str) -> tuple[str, datetime] | None:
     """Atomically remove and return the head entry ``(task, added)`` of a queue; None when empty.
 
     400/701 for an unknown queue.  The task's status is not touched (it stays ``queued`` until the
-    worker calls tasks.started, as in the reference).
+    worker calls tasks.started, as in the reference).  Core statements on the call's connection (no
+    ORM session): this is the hot path of every worker.
     """
-    queue = queues.get_queue(ctx, queue_id)
-    head = select(QueueEntryRecord.seq).where(QueueEntryRecord.queue == queue.id).order_by(QueueEntryRecord.seq)
-    head = head.limit(1)
-    if ctx.dialect == "postgresql":
+    conn = ctx.conn
+    if conn.execute(select(QueueRecord.id).where(QueueRecord.id == queue_id, ctx.own(QueueRecord))).first() is None:
+        raise ctx.missing(QueueRecord, queue_id)
+    row = conn.execute(_POP_POSTGRESQL if ctx.dialect == "postgresql" else _POP, {"queue": queue_id}).first()
+    if row is None:
+        return None
+    conn.execute(_TOUCH_QUEUE, {"queue": queue_id, "now": ctx.now})
+    return row[0], row[1]
+
+
+def _pop_statement(*, skip_locked: bool) -> ReturningDelete[str, datetime]:
+    head = select(QueueEntryRecord.seq).where(QueueEntryRecord.queue == bindparam("queue"))
+    head = head.order_by(QueueEntryRecord.seq).limit(1)
+    if skip_locked:
         head = head.with_for_update(skip_locked=True)
-    row = ctx.session.execute(
+    return (
         delete(QueueEntryRecord)
         .where(QueueEntryRecord.seq == head.scalar_subquery())
         .returning(QueueEntryRecord.task, QueueEntryRecord.added)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if row is None:
-        return None
-    queue.last_update = ctx.now
-    return row[0], row[1]
+    )
+
+
+# Built once: SQLite runs the pop under BEGIN IMMEDIATE (one writer), PostgreSQL skips heads that
+# another worker has locked, so two workers never get the same entry.
+_POP = _pop_statement(skip_locked=False)
+_POP_POSTGRESQL = _pop_statement(skip_locked=True)
+_TOUCH_QUEUE = update(QueueRecord).where(QueueRecord.id == bindparam("queue")).values(last_update=bindparam("now"))
 
 
 def task_owner(ctx: OpContext, task_id: str) -> dict[str, str] | None:
@@ -185,11 +208,6 @@ def resolve_queue(ctx: OpContext, queue_id: str | None, queue_name: str | None) 
 
 
 # -- enqueue / dequeue ------------------------------------------------------------------------------
-def _status_fields(written: Mapping[str, Any], **more: Any) -> dict[str, Any]:
-    """change_status's written columns as response fields (documents replaced by dotted keys)."""
-    return {**{k: v for k, v in written.items() if k not in _DOC_COLUMNS}, **more}
-
-
 def validate_references(ctx: OpContext, task: TaskRecord) -> None:
     """enqueue_many(validate_tasks): parent, project and input models must exist (400/101, 401, 201)."""
     parent = task.parent
@@ -223,23 +241,23 @@ def enqueue_task(
     if validate:
         validate_references(ctx, task)
     previous = task.status
-    extra = dict(task.extra or {})
-    enqueue_status = (extra.get(ENQUEUE_STATUS) or previous) if previous == TaskStatus.queued else previous
-    extra[ENQUEUE_STATUS] = enqueue_status
+    enqueue_status = previous
+    if previous == TaskStatus.queued:
+        enqueue_status = (task.extra or {}).get(ENQUEUE_STATUS) or previous
     written = statemachine.change_status(
         ctx,
         task,
-        TaskStatus.queued,
+        TaskStatus.queued.value,
         force=force,
         allow_same=False,
         reason=reason,
         message=message,
-        fields={"extra": extra, "execution": {**(task.execution or {}), "queue": queue_id}},
+        fields={ENQUEUE_STATUS: enqueue_status, "execution.queue": queue_id},
     )
     if previous == TaskStatus.queued:
         drop_entries(ctx, task.id, keep=queue_id)
     add_entry(ctx, queue_id, task.id)
-    return _status_fields(written, **{ENQUEUE_STATUS: enqueue_status, "execution.queue": queue_id})
+    return written
 
 
 def dequeue_and_revert(
@@ -255,10 +273,10 @@ def dequeue_and_revert(
     with ctx.session.begin_nested():
         if not remove_task_entries(ctx, task, silent=silent):
             return {}
-        extra = {k: v for k, v in (task.extra or {}).items() if k != ENQUEUE_STATUS}
         target = (task.extra or {}).get(ENQUEUE_STATUS) or TaskStatus.created.value
-        written = statemachine.change_status(ctx, task, target, reason=reason, message=message, fields={"extra": extra})
-    return _status_fields(written, **{ENQUEUE_STATUS: None})
+        return statemachine.change_status(
+            ctx, task, target, reason=reason, message=message, fields={ENQUEUE_STATUS: None}
+        )
 
 
 def dequeue_task(ctx: OpContext, task_id: str, *, reason: str = "", message: str = "") -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from taskstore.db.records import QueueEntryRecord, QueueRecord
 from taskstore.errors import error
@@ -84,3 +84,17 @@ def default_queue(ctx: OpContext, *, create: bool = True) -> QueueRecord:
     if not create:
         raise error("no_default_queue")
     return create_queue(ctx, {"name": DEFAULT_QUEUE, "system_tags": [DEFAULT_QUEUE]})
+
+
+def delete_queue(ctx: OpContext, queue_id: str, *, force: bool) -> None:
+    """queues.delete: 400/701 unknown queue; 400/702 while it has entries, unless ``force``.
+
+    Its entries go with it; the tasks they named keep their status (as in the reference).
+    """
+    queue = get_queue(ctx, queue_id)
+    if not force and entries(ctx, queue.id, limit=1):
+        raise error("queue_not_empty", "use force=true to delete", id=queue_id)
+    ctx.session.execute(
+        delete(QueueEntryRecord).where(QueueEntryRecord.queue == queue.id).execution_options(synchronize_session=False)
+    )
+    ctx.session.delete(queue)

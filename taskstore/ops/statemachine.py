@@ -18,16 +18,19 @@ import copy
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from functools import lru_cache
+from typing import Any, Final, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, Update, bindparam, or_, select, update
 from transitions import Machine
 
 from taskstore.db.records import ProjectRecord, TaskRecord
 from taskstore.enums import TaskStatus as S
-from taskstore.errors import APIError, error
-from taskstore.ops.context import OpContext
+from taskstore.errors import error
+from taskstore.ops.context import OpContext, public_error
 
 # from -> the statuses it may move to without force (spec: lifecycle §1.2).  Same-state moves are
 # not listed: the same-state rule allows them unless the operation forbids it.  ``unknown`` has no
@@ -102,7 +105,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
 }
 
 
-def precheck(operation: str, task: TaskRecord, *, force: bool = False) -> None:
+def precheck(operation: str, task: TaskRecord | TaskRow, *, force: bool = False) -> None:
     """Raise the operation's own refusal (lifecycle §2) before any transition is attempted."""
     op = OPERATIONS[operation]
     if force and op.forceable:
@@ -196,7 +199,7 @@ def _set_path(doc: dict[str, Any], path: list[str], val: Any) -> None:
         doc[path[-1]] = val
 
 
-def column_values(task: TaskRecord, fields: Mapping[str, Any]) -> dict[str, Any]:
+def column_values(task: TaskRecord | TaskRow, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Dotted field paths -> the column values of one UPDATE.
 
     ``status`` -> the column; ``execution.queue`` -> the execution document with that key set;
@@ -208,19 +211,74 @@ def column_values(task: TaskRecord, fields: Mapping[str, Any]) -> dict[str, Any]
         head, _, rest = key.partition(".")
         if head in SCALAR_COLUMNS and not rest:
             values[head] = None if val is UNSET else val
-        elif head in DOC_COLUMNS and not rest:
+        elif (head in DOC_COLUMNS or head == "extra") and not rest:
             values[head] = {} if val is UNSET or val is None else val
         else:
-            column, path = (head, rest.split(".")) if head in DOC_COLUMNS else ("extra", key.split("."))
+            in_doc = head in DOC_COLUMNS or head == "extra"
+            column, path = (head, rest.split(".")) if in_doc else ("extra", key.split("."))
             if column not in values:
                 values[column] = copy.deepcopy(getattr(task, column) or {})
             _set_path(values[column], path, val)
     return values
 
 
+@dataclass
+class TaskRow:
+    """The columns of a task a status change reads, loaded without the ORM (the hot path of the
+    signal endpoints: started/completed/... load this, not a whole TaskRecord).  Of the documents it
+    carries only ``extra``: a change that writes inside another document needs a TaskRecord."""
+
+    id: str
+    company: str
+    status: str
+    project: str | None
+    started: datetime | None
+    last_update: datetime | None
+    system_tags: list[Any]
+    extra: dict[str, Any]
+
+
+_TASKS = cast(Table, TaskRecord.__table__)
+_PROJECTS = cast(Table, ProjectRecord.__table__)
+# OpContext.visible(TaskRecord) with the company bound, so that the statement is built and compiled once.
+_LOAD_ROW = select(*(_TASKS.c[f.name] for f in dataclass_fields(TaskRow))).where(
+    _TASKS.c.id == bindparam("task_id"), or_(_TASKS.c.company == bindparam("company"), _TASKS.c.company == "")
+)
+_LOAD_ROW_LOCKED = _LOAD_ROW.with_for_update()
+
+
+def load_for_status(ctx: OpContext, task_id: str) -> TaskRow:
+    """The task ``task_id`` for a status change: missing -> 400/101, public -> 403/21 (as get_for_write)."""
+    stmt = _LOAD_ROW_LOCKED if ctx.dialect == "postgresql" else _LOAD_ROW
+    found = ctx.conn.execute(stmt, {"task_id": task_id, "company": ctx.company}).first()
+    if found is None:
+        raise ctx.missing(TaskRecord, task_id)
+    task = TaskRow(*found)
+    if task.company != ctx.company:
+        raise public_error(TaskRecord, [task_id])
+    task.system_tags = list(task.system_tags or [])
+    task.extra = dict(task.extra or {})
+    return task
+
+
+@lru_cache(maxsize=256)
+def _update_statement(columns: tuple[str, ...]) -> Update:
+    """``UPDATE tasks SET <columns> WHERE id = :w_id AND status = :w_status`` (built once per column set)."""
+    return (
+        update(_TASKS)
+        .where(_TASKS.c.id == bindparam("w_id"), _TASKS.c.status == bindparam("w_status"))
+        .values({c: bindparam(c) for c in columns})
+    )
+
+
+_TOUCH_PROJECT = (
+    update(_PROJECTS).where(_PROJECTS.c.id == bindparam("w_project")).values(last_update=bindparam("w_now"))
+)
+
+
 def change_status(
     ctx: OpContext,
-    task: TaskRecord,
+    task: TaskRecord | TaskRow,
     new_status: str,
     *,
     force: bool = False,
@@ -237,11 +295,12 @@ def change_status(
     (``"execution.queue"``, ``"started"``, ``"enqueue_status"``); ``UNSET`` removes one.  The result
     is the SCP ``fields`` of lifecycle §1.3: every field written, removed ones as ``None``.
     ``bookkeeping=False`` writes only the status and ``fields`` (tasks.edit sets status without the
-    status-change bookkeeping; publish's intermediate ``publishing``).
+    status-change bookkeeping; publish's intermediate ``publishing``).  ``task`` is a TaskRecord or
+    a TaskRow (load_for_status); either way it holds the written values afterwards.
     """
     current = task.status
     check_transition(current, new_status, force=force, allow_same=allow_same, same_state=same_state)
-    written: dict[str, Any] = {"status": new_status}
+    written: dict[str, Any] = {"status": str(new_status)}
     if bookkeeping:
         written.update(
             status_reason=reason or "",
@@ -254,21 +313,27 @@ def change_status(
     if bookkeeping and new_status == S.queued and "development" in (task.system_tags or []):
         from taskstore.ops.tags import set_tags  # an array write: not reported in ``fields``
 
-        set_tags(ctx, task, system_tags=[t for t in task.system_tags if t != "development"])
-    result = ctx.session.execute(
-        update(TaskRecord)
-        .where(TaskRecord.id == task.id, TaskRecord.status == current)
-        .values(**column_values(task, written))
-        .execution_options(synchronize_session="evaluate")
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+        set_tags(ctx, task, system_tags=[t for t in task.system_tags if t != "development"])  # type: ignore[arg-type]
+    values = column_values(task, written)
+    if isinstance(task, TaskRecord):
+        ctx.session.flush()  # what the ORM holds for this task is written first, never after us
+    result = ctx.conn.execute(_update_statement(tuple(values)), {**values, "w_id": task.id, "w_status": current})
+    if result.rowcount != 1:
         raise error("failed_changing_task_status", task_id=task.id, current_status=current, new_status=new_status)
+    if isinstance(task, TaskRecord):
+        # Expired, not set: a SAVEPOINT rolled back later (a failing batch item) must not leave the
+        # session believing in values the database no longer holds.  The next read reloads them.
+        ctx.session.expire(task, list(values))
+    else:
+        for key, val in values.items():
+            if hasattr(task, key):
+                setattr(task, key, val)
     if current == S.queued and new_status != S.queued:
         from taskstore.ops.queueing import drop_entries
 
         drop_entries(ctx, task.id)
     if bookkeeping and task.project:
-        ctx.session.execute(update(ProjectRecord).where(ProjectRecord.id == task.project).values(last_update=ctx.now))
+        ctx.conn.execute(_TOUCH_PROJECT, {"w_project": task.project, "w_now": ctx.now})
     return {k: None if v is UNSET else v for k, v in written.items()}
 
 
@@ -280,7 +345,7 @@ def edges() -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for event in MACHINE.events.values():
         for source, transitions in event.transitions.items():
-            found.extend((source, t.dest) for t in transitions)
+            found.extend((source, t.dest) for t in transitions if t.dest is not None)
     order = {s.value: i for i, s in enumerate(S)}
     return sorted(found, key=lambda e: (order[e[0]], order[e[1]]))
 
@@ -346,6 +411,3 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))
-
-__all__ = ["ALLOWED", "MACHINE", "OPERATIONS", "UNSET", "APIError", "Operation", "SameState", "change_status",
-           "check_transition", "column_values", "is_allowed", "precheck"]  # fmt: skip

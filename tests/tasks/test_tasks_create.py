@@ -57,6 +57,9 @@ def test_fresh_task_document_is_exactly_the_spec_default(store: TaskStore) -> No
     doc = get_task(store, tid)
     assert times(doc, *TASK_TIMES) == fresh(tid)
     assert doc["created"] == doc["last_update"] == doc["last_change"]
+    # stored with millisecond precision (§0.5): the microseconds end in 000
+    fraction = doc["created"][len("2022-07-08T15:02:44") : -len("+00:00")]
+    assert fraction == "" or (fraction[0] == "." and fraction[4:] == "000"), doc["created"]
 
 
 def test_fresh_task_with_comment_project_parent_and_output_dest(store: TaskStore) -> None:
@@ -124,7 +127,9 @@ def test_create_touches_the_project(store: TaskStore) -> None:
          "execution.model_labels.a"),
     ],
 )  # fmt: skip
-def test_bad_request_is_400_12_naming_the_field(store: TaskStore, endpoint: str, body: dict[str, Any], field: str) -> None:
+def test_bad_request_is_400_12_naming_the_field(
+    store: TaskStore, endpoint: str, body: dict[str, Any], field: str
+) -> None:
     before = dump(store)
     with api_error(400, 12, field):
         store.call(endpoint, body)
@@ -483,7 +488,9 @@ def test_hyperparams_and_configuration_are_stored_without_null_attributes(store:
     configuration = {"cfg": {"name": "cfg", "value": "{}", "type": "json", "description": None}}
     tid = create_task(store, hyperparams=hyperparams, configuration=configuration)
     doc = get_task(store, tid)
-    assert doc["hyperparams"] == {"Args": {"lr": {"section": "Args", "name": "lr", "value": "1", "description": "rate"}}}
+    assert doc["hyperparams"] == {
+        "Args": {"lr": {"section": "Args", "name": "lr", "value": "1", "description": "rate"}}
+    }
     assert doc["configuration"] == {"cfg": {"name": "cfg", "value": "{}", "type": "json"}}
 
 
