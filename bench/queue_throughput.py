@@ -8,7 +8,8 @@
 
 Each worker loops ``queues.get_next_task`` -> ``tasks.started`` (two write transactions per task)
 until the queue stays empty.  Reported: tasks/s over the wall time from the start barrier to the last
-worker's end, duplicates (a task popped twice), errors, and the same loop's single-process rate.
+worker's end, duplicates (a task popped twice), errors, the same loop's single-process rate, and per
+call the time spent waiting for the write lock (connect + BEGIN) and holding it (handler + COMMIT).
 Not a test: nothing is asserted.  Target (issue 3): >= 1,000 tasks/s with 4 workers on SQLite, zero
 duplicates.
 """
@@ -63,6 +64,37 @@ def flock_writes(url: str) -> None:
     Database.transaction = transaction  # type: ignore[method-assign]
 
 
+# Seconds a worker spent: waiting for the write lock (connect + BEGIN IMMEDIATE), holding it (the handler
+# and COMMIT), and in calls overall.  Filled by time_transactions().
+TIMES = {"wait": 0.0, "hold": 0.0, "calls": 0.0, "n": 0}
+
+
+def time_transactions() -> None:
+    """Wrap Database.transaction to measure lock wait and lock hold per call."""
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+
+    from sqlalchemy import Connection
+
+    from taskstore.db.engine import Database
+
+    plain = Database.transaction
+
+    @contextmanager
+    def transaction(self: Database, *, write: bool = True) -> Iterator[Connection]:
+        asked = time.perf_counter()
+        with plain(self, write=write) as conn:
+            got = time.perf_counter()
+            TIMES["wait"] += got - asked
+            try:
+                yield conn
+            finally:
+                TIMES["n"] += 1
+        TIMES["hold"] += time.perf_counter() - got
+
+    Database.transaction = transaction  # type: ignore[method-assign]
+
+
 def worker(url: str, queue: str, barrier: Any, results: Any, profile: bool, flock: bool = False) -> None:
     try:
         _worker(url, queue, barrier, results, profile, flock)
@@ -75,12 +107,14 @@ def worker(url: str, queue: str, barrier: Any, results: Any, profile: bool, floc
 def _worker(url: str, queue: str, barrier: Any, results: Any, profile: bool, flock: bool) -> None:
     if flock:
         flock_writes(url)
+    time_transactions()
     store = TaskStore(url, company="bench", user="worker")
     store.call("queues.get_by_id", {"queue": queue})  # warm: schema, engine, first connection
     popped: list[str] = []
     errors: list[str] = []
     prof = cProfile.Profile() if profile else None
     barrier.wait()
+    TIMES.update(wait=0.0, hold=0.0, n=0)
     began = time.perf_counter()
     if prof:
         prof.enable()
@@ -109,7 +143,7 @@ def _worker(url: str, queue: str, barrier: Any, results: Any, profile: bool, flo
         pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(35)
         text = buf.getvalue()
     store.close()
-    results.put({"popped": popped, "errors": errors, "began": began, "ended": ended, "profile": text})
+    results.put({"popped": popped, "errors": errors, "began": began, "ended": ended, "profile": text, **TIMES})
 
 
 def fill(url: str, n: int) -> str:
@@ -151,6 +185,9 @@ def run(url: str, workers: int, tasks: int, profile: bool = False, flock: bool =
         "duplicates": sum(n - 1 for n in popped.values() if n > 1),
         "errors": [e for o in outs for e in o["errors"]],
         "per_worker": [len(o["popped"]) for o in outs],
+        # Per call, averaged over workers: ms waiting for the write lock, ms holding it.
+        "wait_ms": 1000 * sum(o.get("wait", 0.0) for o in outs) / max(1, sum(o.get("n", 0) for o in outs)),
+        "hold_ms": 1000 * sum(o.get("hold", 0.0) for o in outs) / max(1, sum(o.get("n", 0) for o in outs)),
         "profile": next((o["profile"] for o in outs if o["profile"]), ""),
     }
 
@@ -181,7 +218,8 @@ def show(label: str, r: dict[str, Any]) -> None:
     print(
         f"{label:<22} workers={r['workers']:<2} tasks={r['tasks']:<6} wall={r['wall_s']:.2f}s "
         f"rate={r['tasks_per_s']:,.0f} tasks/s  started={r['started']} distinct={r['distinct']} "
-        f"duplicates={r['duplicates']} errors={len(r['errors'])} per-worker={r['per_worker']}"
+        f"duplicates={r['duplicates']} errors={len(r['errors'])} per-worker={r['per_worker']} "
+        f"lock wait/hold per call={r['wait_ms']:.2f}/{r['hold_ms']:.2f} ms"
     )
     for e in r["errors"][:5]:
         print("   ", e)

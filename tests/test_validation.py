@@ -308,8 +308,9 @@ def _deep(levels: int) -> dict[str, Any]:
         ("tasks.create", {"name": "task one", "type": "training", "runtime": {"x": {1, 2}}}, None),
         ("tasks.create", {"name": "task one", "type": "training", "script": {"requirements": {"x": float("inf")}}},
          None),
-        ("tasks.create", {"name": "task one", "type": "training", "runtime": _deep(5000)}, "body"),
-        ("tasks.update_batch", [{"task": "x" * 32, "comment": "c", "deep": _deep(5000)}], "body"),
+        # the value policy names the container 101 levels below the body (taskstore.api.values)
+        ("tasks.create", {"name": "task one", "type": "training", "runtime": _deep(5000)}, "runtime" + ".a" * 100),
+        ("tasks.update_batch", [{"task": "x" * 32, "comment": "c", "deep": _deep(5000)}], "deep" + ".a" * 100),
     ],
 )  # fmt: skip
 def test_python_objects_that_are_not_json_are_400_12(

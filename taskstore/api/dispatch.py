@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from taskstore.api.registry import Handler, handlers
 from taskstore.api.schema import EndpointSpec, Version, get_schema, parse_version
 from taskstore.api.validate import validate_request
+from taskstore.api.values import check_values
 from taskstore.db.engine import Database
 from taskstore.db.errors import is_transient, translate
 from taskstore.db.types import NotJSONError
@@ -128,6 +129,7 @@ class Dispatcher:
             if spec.batch is not None:
                 request = self._batch_request(name, spec, data)
             else:
+                check_values(data)  # the value policy (taskstore.api.values), before anything else
                 request = validate_request(data, spec.request, strict=self.strict, loose=handler.loose, known=known)
         except APIError:
             raise
@@ -165,6 +167,7 @@ class Dispatcher:
         out = []
         for i, item in enumerate(items):
             try:
+                check_values(item)
                 out.append(
                     validate_request(item, item_spec.request, strict=self.strict, loose=handler.loose, known=known)
                 )

@@ -182,10 +182,27 @@ def updated(count: int, fields: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def edit_fields(fields: dict[str, Any], version: Version) -> dict[str, Any]:
-    """The ``fields`` echo of edit in response form (artifacts as a sorted list)."""
+    """The ``fields`` echo of edit/update in response form (artifacts as a sorted list), with the
+    legacy views of §1.13 for the fields written (dotted keys, as the echo writes merged fields)."""
     out = dict(fields)
     if "execution.artifacts" in out:
         out["execution.artifacts"] = artifacts_list(out["execution.artifacts"])
     if isinstance(out.get("execution"), dict) and "artifacts" in out["execution"]:
         out["execution"] = {**out["execution"], "artifacts": artifacts_list(out["execution"]["artifacts"])}
+    if version < (2, 9):
+        if isinstance(out.get("hyperparams"), dict):
+            out["execution.parameters"] = legacy_parameters(out["hyperparams"])
+        if isinstance(out.get("configuration"), dict):
+            out["execution.model_desc"] = legacy_model_desc(out["configuration"])
+    if version < (2, 13):
+        if out.get("models.input"):
+            out["execution.model"] = out["models.input"][0].get("model")
+        if out.get("models.output"):
+            out["output.model"] = out["models.output"][-1].get("model")
+        container = out.get("container")
+        if isinstance(container, dict) and container.get("image"):
+            args = container.get("arguments")
+            out["execution.docker_cmd"] = container["image"] + (f" {args}" if args else "")
+    if version < (2, 3) and out.get("system_tags"):
+        out["tags"] = sorted([*out.get("tags", []), *out["system_tags"]])
     return out

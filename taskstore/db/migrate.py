@@ -18,9 +18,9 @@ from taskstore.db.records import Base
 
 VERSION_TABLE = "taskstore_alembic_version"
 # The newest revision in migrations/versions; a test checks it against alembic's script directory.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 # Every revision this taskstore knows, oldest first.
-KNOWN_REVISIONS = ("0001", "0002")
+KNOWN_REVISIONS = ("0001", "0002", "0003")
 _ADVISORY_LOCK_KEY = 0x7A5C5707
 
 _version_meta = MetaData()

@@ -38,6 +38,8 @@ NAMING_CONVENTION = {
 
 ID = String(32)
 NAME = String(1024)
+# Iterations are signed 64-bit in the reference: BIGINT on PostgreSQL (SQLite's INTEGER is 64-bit).
+ITERATION = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -64,7 +66,7 @@ class TaskRecord(Base):
     status_changed: Mapped[datetime | None]
     last_update: Mapped[datetime | None]
     last_change: Mapped[datetime | None]
-    last_iteration: Mapped[int] = mapped_column(Integer, default=0)
+    last_iteration: Mapped[int] = mapped_column(ITERATION, default=0)
     active_duration: Mapped[int | None] = mapped_column(Integer)
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_message: Mapped[str | None] = mapped_column(Text)
@@ -200,7 +202,7 @@ class EventRecord(Base):
     type: Mapped[str] = mapped_column(String(64))
     metric: Mapped[str | None] = mapped_column(NAME)
     variant: Mapped[str | None] = mapped_column(NAME)
-    iter: Mapped[int | None] = mapped_column(Integer)
+    iter: Mapped[int | None] = mapped_column(ITERATION)
     timestamp: Mapped[datetime | None]
     value: Mapped[float | None] = mapped_column(Float)
     url: Mapped[str | None] = mapped_column(Text)

@@ -80,7 +80,10 @@ def search_vector(table: Any) -> ColumnElement[Any]:
     empty, space = literal_column("''"), literal_column("' '")
 
     def weighted(value: ColumnElement[Any], weight: str) -> ColumnElement[Any]:
-        return func.setweight(func.to_tsvector(cfg, value), literal_column(f"'{weight}'"))
+        # Words are split at every non-alphanumeric character, as FTS5's tokenizer does (PostgreSQL's
+        # parser would keep "github.com/acme/resnet-tools" as one URL token).
+        words = func.regexp_replace(value, literal_column("'[^[:alnum:]]+'"), space, literal_column("'g'"))
+        return func.setweight(func.to_tsvector(cfg, words), literal_column(f"'{weight}'"))
 
     models = cast(func.jsonb_path_query_array(table.c.models, literal_column("'$.*[*].model'::jsonpath")), Text)
     script = (

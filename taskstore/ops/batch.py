@@ -47,6 +47,8 @@ def run_many(
             savepoint.commit()
         except APIError as exc:
             savepoint.rollback()
+            # Core writes inside the item (status changes) are not tracked by the ORM: reload all.
+            ctx.session.expire_all()
             failed.append(failure(item_id, exc))
             continue
         except BaseException:

@@ -1,13 +1,20 @@
-"""Task events: deleting them (events.delete_for_task, and the cleanup of reset/delete)."""
+"""Task events: adding them (events.add / add_batch, folding scalars into the task's metric summaries)
+and deleting them (events.delete_for_task, and the cleanup of reset/delete)."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select
 
 from taskstore.db.records import EventRecord, TaskRecord
 from taskstore.enums import TaskStatus
 from taskstore.errors import error
-from taskstore.ops.context import OpContext
+from taskstore.ops import metrics, taskrow
+from taskstore.ops.context import OpContext, chunks
+from taskstore.ops.status import seconds_since
 
 # Events of these tasks are kept unless the caller allows it (allow_locked / force).
 LOCKED_STATUSES = (TaskStatus.publishing.value, TaskStatus.published.value)
@@ -36,3 +43,144 @@ def delete_for_task(ctx: OpContext, task_id: str, *, allow_locked: bool) -> int:
     if not allow_locked:
         check_unlocked(ctx, task)
     return delete_events(ctx, task_id)
+
+
+# -- events.add / events.add_batch (spec: query_edit §4) -------------------------------------------------
+EVENT_TYPES = ("training_stats_scalar", "training_stats_vector", "training_debug_image", "plot", "log")
+IMAGE_TYPE = "training_debug_image"
+MAX_ITERATION = 2**63 - 1
+_EPOCH = datetime(1970, 1, 1)
+# Event keys kept in their own columns (or consumed); everything else is kept in ``data``.
+_OWN_KEYS = frozenset({"task", "type", "metric", "variant", "iter", "timestamp", "ts", "value", "values", "url",
+                       "allow_locked"})  # fmt: skip
+_LOAD_TASKS = select(
+    TaskRecord.id,
+    TaskRecord.status,
+    TaskRecord.started,
+    TaskRecord.last_iteration,
+    TaskRecord.last_metrics,
+    TaskRecord.extra,
+)
+
+
+class _Rejected(Exception):
+    """An event the reference would not store; the message is its ``errors_info`` key."""
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _iteration(raw: Any) -> int | None:
+    if raw is None:
+        return None
+    try:
+        it = int(raw)  # the reference's int(): 5.0 and "5" are 5
+    except (TypeError, ValueError):
+        raise _Rejected("Iteration must be an integer") from None
+    if not -MAX_ITERATION - 1 <= it <= MAX_ITERATION:
+        raise _Rejected(f"Iteration number should not exceed {MAX_ITERATION}")
+    return it
+
+
+def _event_row(ctx: OpContext, event: Mapping[str, Any], valid: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
+    """One accepted event as an ``events`` row, checked in the reference's order; else _Rejected."""
+    etype = event.get("type")
+    if etype is None:
+        raise _Rejected("Event must have a 'type' field")
+    etype = str(etype).replace(" ", "_")
+    if etype not in EVENT_TYPES:
+        raise _Rejected(f"Invalid event type {etype}")
+    task = event.get("task")
+    if task is None:
+        raise _Rejected("Event must have a 'task' field")
+    if not isinstance(task, str) or task not in valid:
+        raise _Rejected("Invalid task id")
+    timestamp = event["ts"] if "ts" in event else event.get("timestamp")
+    if timestamp is None:
+        timestamp = now_ms
+    if not _number(timestamp):
+        raise _Rejected("Event timestamp must be a number (epoch milliseconds)")
+    try:
+        when = _EPOCH + timedelta(milliseconds=timestamp)
+    except OverflowError:
+        raise _Rejected("Event timestamp must be a number (epoch milliseconds)") from None
+    it = _iteration(event.get("iter"))
+    metric, variant = event.get("metric") or "", event.get("variant") or ""
+    if not isinstance(metric, str) or not isinstance(variant, str):
+        raise _Rejected("Event metric and variant must be strings")
+    value = event.get("values", event.get("value"))
+    data = {k: v for k, v in event.items() if k not in _OWN_KEYS}
+    if etype == metrics.SCALAR:
+        if value is not None and not _number(value):
+            raise _Rejected("Scalar event value must be a number")
+    elif value is not None:
+        data["value"] = value
+        value = None
+    url = event.get("url")
+    if etype == IMAGE_TYPE and url is not None:
+        if not isinstance(url, str):
+            raise _Rejected("Event url must be a string")
+    elif url is not None:
+        data["url"] = url
+        url = None
+    return {"company": ctx.company, "task": task, "type": etype, "metric": metric, "variant": variant, "iter": it,
+            "timestamp": when, "value": value, "url": url, "data": data, "_ms": timestamp}  # fmt: skip
+
+
+def _valid_tasks(ctx: OpContext, ids: set[str], allow_locked: bool) -> dict[str, Any]:
+    """The caller's company's tasks among ``ids`` (public ones are not), unlocked unless allowed;
+    locked in sorted id order on PostgreSQL."""
+    found: dict[str, Any] = {}
+    for chunk in chunks(sorted(ids)):
+        stmt = _LOAD_TASKS.where(TaskRecord.id.in_(chunk), ctx.own(TaskRecord)).order_by(TaskRecord.id)
+        if not allow_locked:
+            stmt = stmt.where(TaskRecord.status.not_in(LOCKED_STATUSES))
+        if ctx.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        found.update((row.id, row) for row in ctx.conn.execute(stmt))
+    return found
+
+
+def add_events(ctx: OpContext, events: Sequence[Mapping[str, Any]], *, allow_locked: bool = False) -> dict[str, Any]:
+    """Store the acceptable events, fold them into their tasks; ``{added, errors, errors_info}``.
+
+    Rejected events are counted by reason as the reference counts them; none accepted is 400/131.
+    """
+    valid = _valid_tasks(ctx, {e["task"] for e in events if isinstance(e.get("task"), str)}, allow_locked)
+    now_ms = int((ctx.now - _EPOCH).total_seconds() * 1000)
+    errors: dict[str, int] = {}
+    rows: list[dict[str, Any]] = []
+    folds: dict[str, metrics.TaskFold] = {}
+    for event in events:
+        try:
+            row = _event_row(ctx, event, valid, now_ms)
+        except _Rejected as exc:
+            errors[str(exc)] = errors.get(str(exc), 0) + 1
+            continue
+        fold = folds.get(row["task"])
+        if fold is None:
+            fold = folds[row["task"]] = metrics.TaskFold()
+        fold.add(row["type"], row["metric"], row["variant"], row["iter"], row.pop("_ms"), row["value"])
+        rows.append(row)
+    if not rows:
+        raise error("events_not_added", **errors)
+    ctx.conn.execute(insert(EventRecord), rows)
+    for task_id in sorted(folds):
+        _apply(ctx, valid[task_id], folds[task_id])
+    return {"added": len(rows), "errors": sum(errors.values()), "errors_info": errors}
+
+
+def _apply(ctx: OpContext, task: Any, fold: metrics.TaskFold) -> None:
+    values: dict[str, Any] = {"last_update": ctx.now, "last_change": ctx.now}
+    if task.status == TaskStatus.in_progress and task.started is not None:
+        values["active_duration"] = seconds_since(task.started, ctx.now)
+    if fold.iter_max is not None and fold.iter_max > (task.last_iteration or 0):
+        values["last_iteration"] = fold.iter_max
+    if fold.scalars:
+        values["last_metrics"] = metrics.merge_last_metrics(task.last_metrics, fold)
+    if fold.stats:
+        extra = dict(task.extra or {})
+        extra["metric_stats"] = metrics.merge_metric_stats(extra.get("metric_stats"), fold)
+        values["extra"] = extra
+    taskrow.write(ctx, task.id, values)

@@ -141,23 +141,35 @@ def remove_task_entries(ctx: OpContext, task: TaskRecord, *, silent: bool) -> in
 def pop_next(ctx: OpContext, queue_id: str) -> tuple[str, datetime] | None:
     """Atomically remove and return the head entry ``(task, added)`` of a queue; None when empty.
 
-    400/701 for an unknown queue.  The task's status is not touched (it stays ``queued`` until the
-    worker calls tasks.started, as in the reference).  Core statements on the call's connection (no
-    ORM session): this is the hot path of every worker.
+    400/701 for an unknown queue (or another company's).  The task's status is not touched (it stays
+    ``queued`` until the worker calls tasks.started, as in the reference).  This is the hot path of
+    every worker: two prepared Core statements on the call's connection, no ORM session.
     """
-    conn = ctx.conn
-    if conn.execute(select(QueueRecord.id).where(QueueRecord.id == queue_id, ctx.own(QueueRecord))).first() is None:
-        raise ctx.missing(QueueRecord, queue_id)
-    row = conn.execute(_POP_POSTGRESQL if ctx.dialect == "postgresql" else _POP, {"queue": queue_id}).first()
+    params = {"queue": queue_id, "company": ctx.company}
+    row = ctx.conn.execute(_POP_POSTGRESQL if ctx.dialect == "postgresql" else _POP, params).first()
     if row is None:
+        if ctx.conn.execute(_OWN_QUEUE, params).first() is None:
+            raise ctx.missing(QueueRecord, queue_id)
         return None
-    conn.execute(_TOUCH_QUEUE, {"queue": queue_id, "now": ctx.now})
+    touch = _TOUCH_UNLESS_LOCKED if ctx.dialect == "postgresql" else _TOUCH_QUEUE
+    ctx.conn.execute(touch, {"queue": queue_id, "now": ctx.now})
     return row[0], row[1]
 
 
+# ctx.own(QueueRecord) with the company bound, so that the statements are built and compiled once.
+_OWN_QUEUE = select(QueueRecord.id).where(
+    QueueRecord.id == bindparam("queue"), QueueRecord.company == bindparam("company")
+)
+
+
 def _pop_statement(*, skip_locked: bool) -> ReturningDelete[str, datetime]:
-    head = select(QueueEntryRecord.seq).where(QueueEntryRecord.queue == bindparam("queue"))
-    head = head.order_by(QueueEntryRecord.seq).limit(1)
+    """DELETE the head entry of an own queue, RETURNING (task, added)."""
+    head = (
+        select(QueueEntryRecord.seq)
+        .where(QueueEntryRecord.queue == bindparam("queue"), QueueEntryRecord.queue.in_(_OWN_QUEUE.scalar_subquery()))
+        .order_by(QueueEntryRecord.seq)
+        .limit(1)
+    )
     if skip_locked:
         head = head.with_for_update(skip_locked=True)
     return (
@@ -167,11 +179,25 @@ def _pop_statement(*, skip_locked: bool) -> ReturningDelete[str, datetime]:
     )
 
 
-# Built once: SQLite runs the pop under BEGIN IMMEDIATE (one writer), PostgreSQL skips heads that
-# another worker has locked, so two workers never get the same entry.
+# SQLite runs the pop under BEGIN IMMEDIATE (one writer at a time); PostgreSQL skips heads that another
+# worker holds, so two workers never get the same entry and never wait for each other's head.
 _POP = _pop_statement(skip_locked=False)
 _POP_POSTGRESQL = _pop_statement(skip_locked=True)
 _TOUCH_QUEUE = update(QueueRecord).where(QueueRecord.id == bindparam("queue")).values(last_update=bindparam("now"))
+# PostgreSQL: a pop does not wait for the queue row when another transaction (a concurrent pop or add)
+# holds it: that one writes a last_update of the same instant.  Otherwise every pop of a queue would
+# queue up behind the previous pop's commit.
+_TOUCH_UNLESS_LOCKED = (
+    update(QueueRecord)
+    .where(
+        QueueRecord.id
+        == select(QueueRecord.id)
+        .where(QueueRecord.id == bindparam("queue"))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    .values(last_update=bindparam("now"))
+)
 
 
 def task_owner(ctx: OpContext, task_id: str) -> dict[str, str] | None:

@@ -7,7 +7,6 @@ each function works on one task (batch endpoints call them through ``ops.batch.r
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -27,7 +26,6 @@ ARCHIVED = "archived"
 DEVELOPMENT = "development"
 # apiserver.workers.task_update_timeout: a task reported on within this many seconds is "run by a worker".
 TASK_UPDATE_TIMEOUT = 600
-SIGNALS = ("started", "stopped", "failed", "close", "completed")
 
 
 def seconds_since(start: datetime | None, now: datetime) -> int:
@@ -146,8 +144,10 @@ def leave_queue(ctx: OpContext, task: TaskRecord, reason: str, message: str) -> 
     """The DAR step of archive and delete: errors swallowed (the DAR undoes its own partial work)."""
     if task.status != S.queued:
         return  # DAR would refuse it (400/101) with nothing written
-    with contextlib.suppress(APIError):
+    try:
         queueing.dequeue_and_revert(ctx, task, reason=reason, message=message)
+    except APIError:
+        ctx.session.expire(task)  # its SAVEPOINT rolled back: reload what the task really holds
 
 
 def _archive(ctx: OpContext, task: TaskRecord, reason: str, message: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, insert
 
@@ -49,3 +50,29 @@ def set_tags(
             ctx.session.execute(
                 insert(TaskTagRecord), [{"task": task.id, "system": system, "tag": t} for t in distinct]
             )
+
+
+# -- API < 2.3: system tags sent inside ``tags`` ------------------------------------------------------
+# The task system tags clients before 2.3 sent as plain tags (query_edit §1.2 step 1 names the same set).
+LEGACY_SYSTEM_TAGS = frozenset({"active", "archived", "development"})
+LEGACY_TAGS_BEFORE = (2, 3)
+
+
+def is_legacy_system_tag(tag: object) -> bool:
+    if not isinstance(tag, str):
+        return False
+    bare = tag[1:] if tag.startswith("-") else tag
+    return bare in LEGACY_SYSTEM_TAGS or bare.lower().startswith("annotat")
+
+
+def conform_legacy_tags(request: dict[str, Any], version: tuple[int, int]) -> dict[str, Any]:
+    """Below API 2.3, ``tags`` sent without ``system_tags`` are split into user and system tags (the
+    reference's conform_tag_fields on create/validate/edit/update).  Otherwise ``request`` as is."""
+    tags = request.get("tags")
+    if version >= LEGACY_TAGS_BEFORE or tags is None or request.get("system_tags"):
+        return request
+    return {
+        **request,
+        "tags": [t for t in tags if not is_legacy_system_tag(t)],
+        "system_tags": [t for t in tags if is_legacy_system_tag(t)],
+    }

@@ -36,6 +36,8 @@ MODEL_ITEM_KEYS = ("name", "model", "updated")
 MIN_NAME_LENGTH = 3
 # Kinds of keys whose emptiness the reference checks on the request (400/12) rather than on storing.
 _NAMED = ("section", "parameter", "configuration")
+# Kinds of keys the reference stores unescaped (a leading "$" is refused by its data layer).
+_UNESCAPED = ("runtime key",)
 
 
 def bad_value(field: str, problem: str) -> Exception:
@@ -52,13 +54,18 @@ def _strict_keys(item: Mapping[str, Any], allowed: tuple[str, ...], where: str) 
         raise bad_value(f"{where}.{unknown[0]}", "unknown field")
 
 
-def _key(raw: Any, where: str, what: str) -> str:
+def map_key(raw: Any, where: str, what: str) -> str:
+    """A user-named map key as stored: trimmed (§0.6), never empty.
+
+    Keys the reference escapes (hyperparams, configuration, container, model labels) may hold any
+    text, ``$`` and ``.`` included; runtime keys are not escaped, so ``$...`` is refused there.
+    """
     key = str(raw).strip()
     if not raw and what in _NAMED:
         raise bad_value(where, f"Empty {what} name is not allowed")  # the request check (§2.2 step 6)
     if not key:
         raise data_error(where, f"{what} name is empty once trimmed")  # the data layer (§2.2 step 13)
-    if key.startswith("$"):
+    if what in _UNESCAPED and key.startswith("$"):
         raise data_error(where, f"{what} name may not start with '$'")
     return key
 
@@ -84,13 +91,13 @@ def artifacts_map(items: Any, where: str = "execution.artifacts") -> dict[str, A
 def hyperparams_doc(value: Mapping[str, Any], where: str = "hyperparams") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for raw_section, params in value.items():
-        section = _key(raw_section, f"{where}.{raw_section}", "section")
+        section = map_key(raw_section, f"{where}.{raw_section}", "section")
         if not isinstance(params, Mapping):
             raise bad_value(f"{where}.{section}", "expected an object")
         sec: dict[str, Any] = {}
         for raw_name, item in params.items():
             at = f"{where}.{section}.{raw_name}"
-            name = _key(raw_name, at, "parameter")
+            name = map_key(raw_name, at, "parameter")
             if not isinstance(item, Mapping):
                 raise bad_value(at, "expected an object")
             _strict_keys(item, PARAM_KEYS, at)
@@ -108,7 +115,7 @@ def configuration_doc(value: Mapping[str, Any], where: str = "configuration") ->
     out: dict[str, Any] = {}
     for raw_name, item in value.items():
         at = f"{where}.{raw_name}"
-        name = _key(raw_name, at, "configuration")
+        name = map_key(raw_name, at, "configuration")
         if not isinstance(item, Mapping):
             raise bad_value(at, "expected an object")
         _strict_keys(item, CONFIG_KEYS, at)
@@ -236,7 +243,7 @@ def build_fields(
             execution["artifacts"] = artifacts_map(execution["artifacts"])
         if "model_labels" in execution:
             execution["model_labels"] = {
-                _key(k, f"execution.model_labels.{k}", "label"): v for k, v in execution["model_labels"].items()
+                map_key(k, f"execution.model_labels.{k}", "label"): v for k, v in execution["model_labels"].items()
             }
         out["execution"] = execution
 
@@ -257,11 +264,11 @@ def build_fields(
         for k, v in req["container"].items():
             if v is not None and not isinstance(v, str):
                 raise data_error(f"container.{k}", "must be a string or null")
-            container[_key(k, f"container.{k}", "container key")] = v
+            container[map_key(k, f"container.{k}", "container key")] = v
         out["container"] = container
     if "runtime" in req:
         for k in req["runtime"]:
-            _key(k, f"runtime.{k}", "runtime key")
+            map_key(k, f"runtime.{k}", "runtime key")
         out["runtime"] = req["runtime"]
     if "script" in req:
         script = req["script"]

@@ -135,12 +135,13 @@ def list_condition(lf: ListFilter, ref: FieldRef, dialect: str) -> ColumnElement
             parts.append(T.c.id.in_(_tagged(system, sql.in_values(TAGS.c.tag, lf.include, dialect))))
         if lf.exclude:
             parts.append(T.c.id.not_in(_tagged(system, sql.in_values(TAGS.c.tag, lf.exclude, dialect))))
-        parts.extend(T.c.id.in_(_tagged(system, TAGS.c.tag == v)) for v in lf.all)
+        if lf.all:  # one condition for the bucket: every value present
+            parts.append(and_(*(T.c.id.in_(_tagged(system, TAGS.c.tag == v)) for v in lf.all)))
         empty: ColumnElement[bool] = T.c.id.not_in(_tagged(system, true()))
     else:
         if kind is Kind.DOC:
             doc = sql.Json(T.c[ref.field.column], ref.json_keys, dialect)
-            value, empty = doc.string(), doc.is_empty()
+            value, empty = doc.string(), doc.is_empty(blank=False)
         else:
             value = T.c[ref.field.column]
             empty = value.is_(None)
@@ -258,7 +259,7 @@ def field_matches(ref: FieldRef, pattern: str, dialect: str) -> ColumnElement[bo
         from sqlalchemy.dialects.postgresql import JSONPATH
 
         found = func.jsonb_path_query(column, cast(bindparam(None, json_path, type_=Text()), JSONPATH))
-        hits = found.table_valued("value").alias("hits")
+        hits = found.table_valued("value").render_derived(name="hits")
         text_value = hits.c.value.op("#>>", return_type=Text())(literal_column("'{}'::text[]"))
         return exists(
             select(1)

@@ -255,7 +255,11 @@ def shape(rows: Iterable[Any], proj: Projection, ctx: OpContext) -> list[dict[st
     for row in rows:
         doc = base_document(row._mapping, tops, hidden=hidden or bool(hidden_tops))
         doc = project(doc, proj.includes, proj.excludes)
-        out.append(shaping.apply_version(doc, ctx.version))
+        asked = set(doc) if proj.includes else None
+        doc = shaping.apply_version(doc, ctx.version)
+        if asked is not None:  # legacy views of fields that were not asked for stay out
+            doc = {k: v for k, v in doc.items() if k in asked}
+        out.append(doc)
     return out
 
 

@@ -147,19 +147,18 @@ class Json:
             return case((func.jsonb_typeof(self._pg_value()) == "number", cast(self._pg_text(), Float)), else_=null())
         return case((self.typeof().in_(("integer", "real")), self._sqlite_value()), else_=null())
 
-    def is_empty(self) -> ColumnElement[bool]:
-        """Missing, null, "" or []."""
+    def is_empty(self, *, blank: bool = True) -> ColumnElement[bool]:
+        """Missing, null or [] - and "" unless ``blank`` is false (list filters do not count "" as empty)."""
         t = self.typeof()
         if self.pg:
-            return or_(
-                t.is_(None),
-                t == "null",
-                and_(t == "string", self._pg_text() == ""),
-                and_(t == "array", func.jsonb_array_length(self._pg_value()) == 0),
-            )
-        empty_array = func.json_array_length(self._sqlite_value()) == 0
-        return or_(t.is_(None), t == "null", and_(t == "text", self._sqlite_value() == ""),
-                   and_(t == "array", empty_array))  # fmt: skip
+            parts = [t.is_(None), t == "null", and_(t == "array", func.jsonb_array_length(self._pg_value()) == 0)]
+            if blank:
+                parts.append(and_(t == "string", self._pg_text() == ""))
+            return or_(*parts)
+        parts = [t.is_(None), t == "null", and_(t == "array", func.json_array_length(self._sqlite_value()) == 0)]
+        if blank:
+            parts.append(and_(t == "text", self._sqlite_value() == ""))
+        return or_(*parts)
 
     def json_text(self) -> ColumnElement[Any]:
         """SQLite: the value as JSON text (for ``ts_sortkey``)."""

@@ -19,7 +19,8 @@ from sqlalchemy import ColumnElement, Float, FromClause, Text, bindparam, column
 from taskstore.db.search import FTS_TABLE, FTS_WEIGHTS, PG_RANK_WEIGHTS, PG_TEXT_CONFIG, search_vector
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
-_WORD = re.compile(r"\w")
+_WORD = re.compile(r"[^\W_]")
+_SEPARATORS = re.compile(r"[\W_]+")  # split words as the index does
 
 
 @dataclass
@@ -104,7 +105,7 @@ def _pg_search(q: TextQuery, tasks: Any) -> TextSearch:
 
     def term(t: str, phrase: bool) -> ColumnElement[Any]:
         fn = func.phraseto_tsquery if phrase else func.plainto_tsquery
-        return fn(cfg, bindparam(None, t, type_=Text()))
+        return fn(cfg, bindparam(None, _SEPARATORS.sub(" ", t), type_=Text()))
 
     def combine(parts: list[ColumnElement[Any]], fn: Any) -> ColumnElement[Any]:
         out = parts[0]

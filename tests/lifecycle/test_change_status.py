@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from lifecycle_support import entries_of, task_in
@@ -12,7 +13,9 @@ from support import api_error, create_task, get_task
 
 from taskstore import TaskStore
 from taskstore.db.records import TaskRecord
+from taskstore.errors import error
 from taskstore.ops import statemachine
+from taskstore.ops.batch import run_many
 from taskstore.ops.context import OpContext
 
 
@@ -102,16 +105,25 @@ def test_the_machine_is_built_once_without_auto_transitions() -> None:
     assert sorted(statemachine.MACHINE.states) == sorted(s.value for s in statemachine.S)
 
 
-def test_a_rolled_back_savepoint_leaves_no_stale_status_in_the_session(store: TaskStore) -> None:
+def test_a_failed_batch_item_leaves_no_stale_status_in_the_session(store: TaskStore) -> None:
     """A batch item that fails after its status change is rolled back; the same id later in the batch
     must see the status the database holds, not the rolled-back one."""
     tid = create_task(store)
+    calls: list[str] = []
+
+    def op(ctx: OpContext, task_id: str) -> dict[str, Any]:
+        task = ctx.get_for_write(TaskRecord, task_id)
+        calls.append(task.status)
+        if len(calls) == 1:
+            statemachine.change_status(ctx, task, "in_progress")
+            assert task.status == "in_progress"
+            raise error("invalid_task_status", "refused after the write")
+        return {"status": task.status}
+
     with op_context(store) as ctx:
-        task = ctx.get_for_write(TaskRecord, tid)
-        savepoint = ctx.session.begin_nested()
-        statemachine.change_status(ctx, task, "in_progress")
-        assert task.status == "in_progress"
-        savepoint.rollback()
-        assert ctx.get_for_write(TaskRecord, tid).status == "created"
-        statemachine.change_status(ctx, ctx.get_for_write(TaskRecord, tid), "queued")
-    assert get_task(store, tid)["status"] == "queued"
+        held = ctx.get_for_write(TaskRecord, tid)  # in the session (and referenced) before the batch starts
+        res = run_many(ctx, [tid, tid], op)
+        assert held.status == "created"
+    assert calls == ["created", "created"]
+    assert res["succeeded"] == [{"id": tid, "status": "created"}]
+    assert get_task(store, tid)["status"] == "created"

@@ -259,6 +259,9 @@ def test_execution_model_on_edit_below_2_13(store: TaskStore) -> None:
     assert stamp(result, "last_change", "last_update") == {
         "models.input": [{"name": "Input Model", "model": mid, "updated": now}],
         "container": {"image": "img", "arguments": "a b"},
+        # the legacy views of the fields written (query_edit §1.13)
+        "execution.model": mid,
+        "execution.docker_cmd": "img a b",
     }
     doc = get_task(store, tid)
     assert [m["model"] for m in doc["models"]["output"]] == ["o1"]
