@@ -199,8 +199,11 @@ def main() -> None:
             print(f"  {json.dumps({k: round(v, 2) for k, v in results[f'postgres {n}'].items()})}", flush=True)
     print("\n| backend, tasks | " + " | ".join(sorted({k for r in results.values() for k in r})) + " |")
     for name, r in results.items():
-        print(f"| {name} | " + " | ".join(f"{r.get(k, float('nan')):.1f}" for k in sorted({k for r in results.values()
-                                                                                           for k in r})) + " |")
+        print(
+            f"| {name} | "
+            + " | ".join(f"{r.get(k, float('nan')):.1f}" for k in sorted({k for r in results.values() for k in r}))
+            + " |"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

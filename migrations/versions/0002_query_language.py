@@ -13,8 +13,9 @@ Why: tasks.get_all / get_all_ex (issue 3/6) need
 * full-text search for ``search_text`` (see taskstore.db.search): on SQLite an FTS5 table kept current
   by triggers and filled here from the existing rows; on PostgreSQL an expression GIN index over the
   weighted tsvector, plus ``taskstore_natkey(text)``, the natural-order key function used by ordering;
-* SQLite only: ``task_param_keys`` (taskstore.db.paramkeys), the hyperparameter sort keys under a
-  sorted index, kept by triggers and filled here, so that ordering by a hyperparameter reads an index.
+* SQLite only: ``task_param_keys`` / ``task_param_text`` (taskstore.db.paramkeys), numeric
+  hyperparameter values under a sorted index, kept by triggers and filled here, so that ordering by a
+  hyperparameter reads an index.
 
 Nothing is rewritten or dropped except the replaced index; ``tasks`` is altered in place (no table
 copy, which on SQLite would cascade-delete ``task_tags`` while foreign keys are on).
@@ -79,7 +80,8 @@ def upgrade() -> None:
         for statement in (*search.SQLITE_CREATE, *paramkeys.SQLITE_CREATE):
             op.execute(statement)
         op.execute(search.SQLITE_POPULATE)
-        op.execute(paramkeys.SQLITE_POPULATE)
+        for statement in paramkeys.SQLITE_POPULATE:
+            op.execute(statement)
     elif dialect == "postgresql":
         tasks = sa.table("tasks", sa.column("id"), sa.column("name"), sa.column("comment"),
                          sa.column("models", postgresql.JSONB()), sa.column("script", postgresql.JSONB()))  # fmt: skip

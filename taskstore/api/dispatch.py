@@ -129,7 +129,7 @@ class Dispatcher:
             if spec.batch is not None:
                 request = self._batch_request(name, spec, data)
             else:
-                check_values(data)  # the value policy (taskstore.api.values), before anything else
+                check_values(data, write=handler.write)  # the value policy (taskstore.api.values), first
                 request = validate_request(data, spec.request, strict=self.strict, loose=handler.loose, known=known)
         except APIError:
             raise
@@ -167,7 +167,7 @@ class Dispatcher:
         out = []
         for i, item in enumerate(items):
             try:
-                check_values(item)
+                check_values(item, write=handler.write)
                 out.append(
                     validate_request(item, item_spec.request, strict=self.strict, loose=handler.loose, known=known)
                 )

@@ -58,8 +58,9 @@ def endpoint(
     def register(func: HandlerFunc) -> HandlerFunc:
         if name in HANDLERS:
             raise RuntimeError(f"endpoint {name} registered twice")
+        version = parse_version(min_version)
         HANDLERS[name] = Handler(
-            name, func, write, parse_version(min_version), frozenset(loose), dict(extra or {}), writes_when, key_prefixes
+            name, func, write, version, frozenset(loose), dict(extra or {}), writes_when, key_prefixes
         )
         return func
 

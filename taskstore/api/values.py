@@ -13,7 +13,11 @@ a batch body):
 * numbers: finite (no NaN, +Inf, -Inf); integers within signed 64 bits;
 * nesting: containers at most :data:`MAX_DEPTH` levels below the request body;
 * size: at most :data:`MAX_TEXT` characters of text and :data:`MAX_VALUES` values in one request;
-* only JSON data: dict with string keys, list/tuple, str, int, float, bool, None.
+* only JSON data: dict with string keys, list/tuple, str, int, float, bool, None;
+* on write endpoints, the text that lands in length-limited, indexed columns (names, tags, event
+  metric/variant, model framework; top-level fields of the body or of each batch item): at most
+  :data:`NAME_CHARS` characters and :data:`NAME_BYTES` bytes of UTF-8 (PostgreSQL refuses longer
+  VARCHAR values and index entries over ~2.7 kB; SQLite would store them).
 
 A violation is APIError 400/12 whose ``field`` is the dotted path of the offending value (list
 items by index), and nothing is written.  docs/compatibility-values.md is the user-facing text.
@@ -31,6 +35,14 @@ MAX_DEPTH = 100
 MAX_TEXT = 16 * 1024 * 1024
 MAX_VALUES = 1_000_000
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+NAME_CHARS = 1024
+NAME_BYTES = 2048
+# Top-level request fields stored in limited columns: field -> its column's length in characters.
+CAPPED_TEXT = {"name": NAME_CHARS, "display_name": NAME_CHARS, "new_task_name": NAME_CHARS,
+               "project_name": NAME_CHARS, "new_project_name": NAME_CHARS, "metric": NAME_CHARS,
+               "variant": NAME_CHARS, "framework": 256}  # fmt: skip
+# Top-level request lists whose items are stored as indexed tag rows.
+CAPPED_LISTS = ("tags", "system_tags", "new_task_tags", "new_task_system_tags")
 
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _SCALARS = (bool, type(None))
@@ -94,46 +106,91 @@ def _scalar(value: Any, budget: _Budget) -> None:
         raise _Violation(f"not JSON data (a {type(value).__name__})")
 
 
-def _walk(value: Any, depth: int, budget: _Budget) -> None:
-    """Check a container at nesting level ``depth`` (the request body is level 0)."""
+def _walk(value: Any, depth: int, budget: _Budget, capped: bool = False) -> None:
+    """Check a container at nesting level ``depth`` (the request body is level 0).
+
+    The common cases (ASCII text without NUL, ints, floats, nested containers) are handled inline: this
+    runs over every value of every request.  ``capped``: apply the name/tag caps to this body's fields.
+    """
     if depth > MAX_DEPTH:
         raise _Violation(f"nested deeper than {MAX_DEPTH} levels")
     budget.values -= len(value)
     if budget.values < 0:
         raise _Violation(f"the request holds more than {MAX_VALUES} values (limit {MAX_VALUES})")
-    items = value.items() if isinstance(value, dict) else enumerate(value)
-    for key, item in items:
-        try:
+    key: Any = None
+    try:
+        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
             if type(key) is not int:
-                if not isinstance(key, str):
+                if type(key) is str and key.isascii() and "\x00" not in key:
+                    budget.text -= len(key)
+                elif isinstance(key, str):
+                    _text(key, budget)
+                else:
                     raise _Violation("object keys must be strings")
-                _text(key, budget)
             kind = type(item)
-            if kind is dict or kind is list or kind is tuple:
-                _walk(item, depth + 1, budget)
-            elif kind is str:
-                budget.text -= len(item)
-                if budget.text < 0 or not (item.isascii() and "\x00" not in item):
-                    budget.text += len(item)
+            if kind is str:
+                if item.isascii() and "\x00" not in item:
+                    budget.text -= len(item)
+                    if budget.text < 0:
+                        raise _Violation(f"the request holds more than {MAX_TEXT} characters of text")
+                else:
                     _text(item, budget)
-            elif kind is not int and kind is not bool and item is not None:
+            elif kind is dict or kind is list or kind is tuple:
+                _walk(item, depth + 1, budget)
+            elif kind is int:
+                if not INT_MIN <= item <= INT_MAX:
+                    raise _Violation("integers must fit in 64 bits (signed)")
+            elif kind is float:
+                if not math.isfinite(item):
+                    raise _Violation(f"numbers must be finite (got {item!r})")
+            elif kind is not bool and item is not None:
                 if isinstance(item, (dict, list, tuple)):
                     _walk(item, depth + 1, budget)
                 else:
                     _scalar(item, budget)
-            elif kind is int and not INT_MIN <= item <= INT_MAX:
-                raise _Violation("integers must fit in 64 bits (signed)")
-        except _Violation as exc:
-            exc.parts.append(str(key))
-            raise
+            if capped and key in _CAPPED:
+                _cap(key, item)
+    except _Violation as exc:
+        exc.parts.append(str(key))
+        raise
+    if budget.text < 0:  # reached by a key
+        raise _Violation(f"the request holds more than {MAX_TEXT} characters of text")
 
 
-def check_values(body: Any, prefix: str = "") -> None:
-    """Refuse a request body holding a value outside the policy: 400/12 naming the field."""
+_CAPPED = frozenset((*CAPPED_TEXT, *CAPPED_LISTS))
+
+
+def _cap(key: str, value: Any) -> None:
+    """A top-level field stored in a length-limited column (the path gets ``key`` from the caller)."""
+    if key in CAPPED_TEXT:
+        if isinstance(value, str):
+            _length(value, CAPPED_TEXT[key])
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                try:
+                    _length(item, NAME_CHARS)
+                except _Violation as exc:
+                    exc.parts.append(str(i))
+                    raise
+
+
+def _length(value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise _Violation(f"at most {limit} characters")
+    if len(value) * 4 > NAME_BYTES and len(value.encode("utf-8", "surrogatepass")) > NAME_BYTES:
+        raise _Violation(f"at most {NAME_BYTES} bytes of UTF-8")
+
+
+def check_values(body: Any, prefix: str = "", *, write: bool = False) -> None:
+    """Refuse a request body holding a value outside the policy: 400/12 naming the field.
+
+    ``write``: the call stores the body (the caps on names and tags apply).
+    """
     if not isinstance(body, (dict, list, tuple)):
         return
     try:
-        _walk(body, 0, _Budget())
+        _walk(body, 0, _Budget(), write and isinstance(body, dict))
     except _Violation as exc:
         path = prefix + ".".join(reversed(exc.parts))
         raise error("validation_error", f"{path}: {exc.problem}", field=path) from None

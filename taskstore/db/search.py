@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import DDL, ColumnElement, Text, cast, event, func, literal_column, text
+from sqlalchemy import ColumnElement, Text, cast, event, func, literal_column
 from sqlalchemy.schema import Table
 
 from taskstore.db import paramkeys
@@ -36,13 +36,15 @@ PG_SEARCH_INDEX = "ix_tasks_search"
 PG_RANK_WEIGHTS = "{0, 0.1, 0.2, 1.0}"
 PG_TEXT_CONFIG = "english"
 
+_MODEL_IDS = (
+    "coalesce((SELECT group_concat(json_extract(m.value, '$.model'), ' ') "
+    "FROM json_each(new.models, '$.{}') m), '')"
+)
+_SCRIPT = "coalesce(json_extract(new.script, '$.{}'), '')"
 _SQLITE_VALUES = (
-    "new.id, new.name, coalesce(new.comment, ''), "
-    "coalesce((SELECT group_concat(json_extract(m.value, '$.model'), ' ') FROM json_each(new.models, '$.input') m), '')"
-    " || ' ' || "
-    "coalesce((SELECT group_concat(json_extract(m.value, '$.model'), ' ') FROM json_each(new.models, '$.output') m), '')"
-    ", coalesce(json_extract(new.script, '$.repository'), '') || ' ' || "
-    "coalesce(json_extract(new.script, '$.entry_point'), '')"
+    f"new.id, new.name, coalesce(new.comment, ''), "
+    f"{_MODEL_IDS.format('input')} || ' ' || {_MODEL_IDS.format('output')}, "
+    f"{_SCRIPT.format('repository')} || ' ' || {_SCRIPT.format('entry_point')}"
 )
 _SQLITE_DELETE = (
     f"DELETE FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH 'tid : \"' || replace(old.id, '\"', '\"\"') || '\"' "
@@ -76,8 +78,9 @@ def search_vector(table: Any) -> ColumnElement[Any]:
     Every constant is a literal (no bound parameter), so that a query's expression is textually the
     index's and the planner can use the index.
     """
-    cfg = literal_column(f"'{PG_TEXT_CONFIG}'::regconfig")
-    empty, space = literal_column("''"), literal_column("' '")
+    cfg: ColumnElement[Any] = literal_column(f"'{PG_TEXT_CONFIG}'::regconfig")
+    empty: ColumnElement[Any] = literal_column("''")
+    space: ColumnElement[Any] = literal_column("' '")
 
     def weighted(value: ColumnElement[Any], weight: str) -> ColumnElement[Any]:
         # Words are split at every non-alphanumeric character, as FTS5's tokenizer does (PostgreSQL's
@@ -113,16 +116,16 @@ def pg_create_statements(table: Any, dialect: Any) -> list[str]:
 def _after_create(target: Table, connection: Any, **_: Any) -> None:
     if connection.dialect.name == "sqlite":
         for statement in (*SQLITE_CREATE, *paramkeys.SQLITE_CREATE):
-            connection.execute(text(statement))
+            connection.exec_driver_sql(statement)
     elif connection.dialect.name == "postgresql":
         for statement in pg_create_statements(target, connection.dialect):
-            connection.execute(DDL(statement))
+            connection.exec_driver_sql(statement)
 
 
 def _before_drop(_target: Table, connection: Any, **_: Any) -> None:
     if connection.dialect.name == "sqlite":
         for statement in (*SQLITE_DROP, *paramkeys.SQLITE_DROP):
-            connection.execute(text(statement))
+            connection.exec_driver_sql(statement)
 
 
 def install(tasks_table: Table) -> None:
@@ -133,6 +136,6 @@ def install(tasks_table: Table) -> None:
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """alembic ``include_object``: leave the search objects (and FTS5's shadow tables) out of comparisons."""
-    if type_ == "table" and name is not None and (name.startswith(FTS_TABLE) or name == paramkeys.TABLE):
+    if type_ == "table" and name is not None and (name.startswith(FTS_TABLE) or name in paramkeys.TABLES):
         return False
     return not (type_ == "index" and name == PG_SEARCH_INDEX)

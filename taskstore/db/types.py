@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Dialect
@@ -37,13 +38,32 @@ class NotJSONError(ValueError):
 
 
 def dumps(value: Any) -> str:
-    """The one JSON encoder used for every document column (NaN is refused, not stored)."""
+    """The one JSON encoder used for every document column (NaN is refused, not stored).
+
+    Floats that JSON would write in exponent form (``1e+20``) are written in plain decimal with a
+    fraction (``100000000000000000000.0``): PostgreSQL's JSONB stores numbers as NUMERIC and prints
+    ``1e+20`` back as an integer, so the float would come back as an int of another value.
+    """
     if not value and isinstance(value, (dict, list)):
         return "{}" if isinstance(value, dict) else "[]"  # most documents of a new task are empty
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        if "e+" in text:  # rare: only then look for such floats (a string holding "e+" costs a re-encode)
+            text = _plain(value)
+        return text
+    except (TypeError, ValueError, RecursionError) as exc:
         raise NotJSONError(str(exc)) from None
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float):
+        text = repr(value)
+        return format(Decimal(text), "f") + ".0" if "e+" in text else json.dumps(value, allow_nan=False)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{_plain(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_plain(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
 def utcnow() -> datetime:

@@ -25,8 +25,11 @@ def delete_artifacts(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
 @endpoint("tasks.add_or_update_model", min_version="2.13")
 def add_or_update_model(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
     """Add a task model item, or replace the one of that name; ``iteration`` raises last_iteration."""
-    return {"updated": outputs.add_or_update_model(
-        ctx, req["task"], name=req["name"], model=req["model"], kind=req["type"], iteration=req.get("iteration"))}  # fmt: skip
+    iteration = req.get("iteration")
+    updated = outputs.add_or_update_model(
+        ctx, req["task"], name=req["name"], model=req["model"], kind=req["type"], iteration=iteration
+    )
+    return {"updated": updated}
 
 
 @endpoint("tasks.delete_models", min_version="2.13")

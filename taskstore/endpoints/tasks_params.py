@@ -53,4 +53,6 @@ def edit_configuration(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
 @endpoint("tasks.delete_configuration")
 def delete_configuration(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
     """Delete configuration items by name."""
-    return {"deleted": params.delete_configuration(ctx, req["task"], req["configuration"], force=bool(req.get("force")))}
+    return {
+        "deleted": params.delete_configuration(ctx, req["task"], req["configuration"], force=bool(req.get("force")))
+    }

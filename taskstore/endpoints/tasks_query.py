@@ -16,11 +16,9 @@ from taskstore.query import run
 _LOOSE = ("id", "user", "tags", "system_tags", "type", "status", "project", "parent", "status_changed", "_any_",
           "_all_")  # fmt: skip
 # Filter and paging keys the reference reads that the schema does not list (checked by the compiler).
-_EXTRA: dict[str, dict[str, Any]] = {
-    key: {}
-    for key in ("comment", "started", "last_update", "active_duration", "last_iteration", "_or_", "_and_",
-                "projection", "start", "include_subprojects")  # fmt: skip
-}
+_EXTRA_KEYS = "comment started last_update active_duration last_iteration _or_ _and_ projection start"
+_EXTRA_KEYS += " include_subprojects"
+_EXTRA: dict[str, dict[str, Any]] = {key: {} for key in _EXTRA_KEYS.split()}
 _PREFIXES = ("hyperparams.", "last_metrics.", "execution.parameters.")
 
 
@@ -47,9 +45,7 @@ def get_all_ex(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
     return run.find_tasks(ctx, req, "get_all_ex")
 
 
-@endpoint(
-    "tasks.get_by_id_ex", write=False, loose=_LOOSE, extra=_EXTRA, writes_when=_scrolls, key_prefixes=_PREFIXES
-)
+@endpoint("tasks.get_by_id_ex", write=False, loose=_LOOSE, extra=_EXTRA, writes_when=_scrolls, key_prefixes=_PREFIXES)
 def get_by_id_ex(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
     """get_all_ex without the hidden rule; ``id`` is required."""
     return run.find_tasks(ctx, req, "get_by_id_ex")

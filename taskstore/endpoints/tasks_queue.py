@@ -22,7 +22,11 @@ def _enqueue(ctx: OpContext, task_id: str, req: dict[str, Any], *, force: bool, 
     return shaping.updated(1, fields)
 
 
-@endpoint("tasks.enqueue", extra={"force": {"type": "boolean", "default": False}})
+# ``force`` is in no schema of these two; the reference's request models accept it (dequeue ignores it).
+_FORCE = {"force": {"type": "boolean", "default": False}}
+
+
+@endpoint("tasks.enqueue", extra=_FORCE)
 def enqueue(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
     """Queue a task (created or stopped; any status with ``force``, honoured though no schema lists it)."""
     return {"queued": 1, **_enqueue(ctx, req["task"], req, force=bool(req.get("force")), validate=False)}
@@ -37,7 +41,7 @@ def enqueue_many(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@endpoint("tasks.dequeue")
+@endpoint("tasks.dequeue", extra=_FORCE)
 def dequeue(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
     """Take a queued task out of its queue and back to the status it had (``force`` is ignored)."""
     return {"dequeued": 1, **shaping.updated(1, queueing.dequeue_task(ctx, req["task"], **_reason(req)))}

@@ -10,6 +10,7 @@ keeps the names as sent, as the reference does.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -45,15 +46,29 @@ def _visible_rows(ctx: OpContext, ids: Sequence[str], column: str, *, strict: bo
     return [(tid, doc or {}) for _, tid, doc in found]
 
 
-def _ordered(item: Mapping[str, Any], attrs: Sequence[str]) -> dict[str, Any]:
+def _orders(attrs: Sequence[str], required: int) -> frozenset[tuple[str, ...]]:
+    """Every key tuple of an item already in the reference's attribute order."""
+    optional = attrs[required:]
+    out = set()
+    for mask in range(1 << len(optional)):
+        out.add((*attrs[:required], *(k for i, k in enumerate(optional) if mask >> i & 1)))
+    return frozenset(out)
+
+
+_PARAM_ORDERS = _orders(PARAM_ATTRS, 3)
+_CONFIG_ORDERS = _orders(CONFIG_ATTRS, 2)
+_param_order = itemgetter("section", "name")
+_name_order = itemgetter("name")
+
+
+def _ordered(item: dict[str, Any], attrs: Sequence[str], orders: frozenset[tuple[str, ...]]) -> dict[str, Any]:
     """An item with its attributes in the reference's order (JSONB does not keep key order)."""
-    out = {k: item[k] for k in attrs if item.get(k) is not None}
-    out.update((k, v) for k, v in item.items() if k not in out and v is not None)
+    if tuple(item) in orders:
+        return item
+    out = {k: item[k] for k in attrs if k in item}
+    if len(out) != len(item):
+        out.update((k, v) for k, v in item.items() if k not in out)
     return out
-
-
-def _param_order(item: Mapping[str, Any]) -> tuple[str, str]:
-    return str(item.get("section", "")), str(item.get("name", ""))
 
 
 def get_hyper_params(ctx: OpContext, ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -61,7 +76,7 @@ def get_hyper_params(ctx: OpContext, ids: Sequence[str]) -> list[dict[str, Any]]
     taskrow.require_items(ids, "tasks")
     out = []
     for tid, doc in _visible_rows(ctx, ids, "hyperparams", strict=True):
-        items = [_ordered(p, PARAM_ATTRS) for params in doc.values() for p in params.values()]
+        items = [_ordered(p, PARAM_ATTRS, _PARAM_ORDERS) for params in doc.values() for p in params.values()]
         items.sort(key=_param_order)
         out.append({"task": tid, "hyperparams": items})
     return out
@@ -73,8 +88,8 @@ def get_configurations(ctx: OpContext, ids: Sequence[str], names: Sequence[str] 
     keys = {str(n).strip() for n in names} if names else None
     out = []
     for tid, doc in _visible_rows(ctx, ids, "configuration", strict=True):
-        items = [_ordered(i, CONFIG_ATTRS) for k, i in doc.items() if keys is None or k in keys]
-        items.sort(key=lambda i: str(i.get("name", "")))
+        items = [_ordered(i, CONFIG_ATTRS, _CONFIG_ORDERS) for k, i in doc.items() if keys is None or k in keys]
+        items.sort(key=_name_order)
         out.append({"task": tid, "configuration": items})
     return out
 
@@ -145,7 +160,9 @@ def edit_hyper_params(
     return 1
 
 
-def delete_hyper_params(ctx: OpContext, task_id: str, items: Sequence[Mapping[str, Any]], *, force: bool = False) -> int:
+def delete_hyper_params(
+    ctx: OpContext, task_id: str, items: Sequence[Mapping[str, Any]], *, force: bool = False
+) -> int:
     """§3.3 delete: an item without a name deletes its whole section; a named item of a section being
     deleted whole in the same request is 400/15.  Missing keys are no error."""
     keys = _param_items(taskrow.require_items(items, "hyperparams"), "hyperparams", named=False)
@@ -159,7 +176,9 @@ def delete_hyper_params(ctx: OpContext, task_id: str, items: Sequence[Mapping[st
         if not k.get("name"):
             continue
         if k["section"] in whole:
-            raise error("fields_conflict", "Cannot delete section field if the whole section was scheduled for deletion")
+            raise error(
+                "fields_conflict", "Cannot delete section field if the whole section was scheduled for deletion"
+            )
         section, name = str(k["section"]).strip(), str(k["name"]).strip()
         if name in (new.get(section) or {}):
             new[section] = {n: p for n, p in new[section].items() if n != name}

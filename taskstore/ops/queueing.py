@@ -201,11 +201,15 @@ _TOUCH_UNLESS_LOCKED = (
 
 
 def task_owner(ctx: OpContext, task_id: str) -> dict[str, str] | None:
-    """``{company, user}`` of a task the caller can see (for get_next_task's task_info)."""
-    row = ctx.session.execute(
-        select(TaskRecord.company, TaskRecord.user).where(TaskRecord.id == task_id, ctx.visible(TaskRecord))
-    ).first()
+    """``{company, user}`` of a task the caller can see (get_next_task's task_info; agents ask for it)."""
+    row = ctx.conn.execute(_OWNER, {"task": task_id, "company": ctx.company}).first()
     return None if row is None else {"company": row[0], "user": row[1]}
+
+
+# ctx.visible(TaskRecord) with the company bound (built and compiled once).
+_OWNER = select(TaskRecord.company, TaskRecord.user).where(
+    TaskRecord.id == bindparam("task"), TaskRecord.company.in_([bindparam("company"), ""])
+)
 
 
 # -- queues by name ---------------------------------------------------------------------------------

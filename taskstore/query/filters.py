@@ -264,7 +264,9 @@ def field_matches(ref: FieldRef, pattern: str, dialect: str) -> ColumnElement[bo
         return exists(
             select(1)
             .select_from(hits)
-            .where(func.jsonb_typeof(hits.c.value) == "string", sql.regex(text_value, pattern, dialect, ignore_case=True))
+            .where(
+                func.jsonb_typeof(hits.c.value) == "string", sql.regex(text_value, pattern, dialect, ignore_case=True)
+            )
         )
     root = sql.sqlite_path(keys[:1]) if keys else None
     args: list[Any] = [column] if root is None else [column, bindparam(None, root, type_=Text())]

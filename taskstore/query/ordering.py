@@ -39,7 +39,7 @@ class SortKey:
     nulls_first: bool
 
     def clauses(self) -> list[ColumnElement[Any]]:
-        out = []
+        out: list[ColumnElement[Any]] = []
         for e in self.exprs:
             c = e.desc() if self.desc else e.asc()
             out.append(c.nulls_first() if self.nulls_first else c.nulls_last())
@@ -78,9 +78,7 @@ def compile_order(
     for path, desc in keys:
         if path == TEXT_SCORE:
             if text is None:
-                raise error(
-                    "fields_value_error", "text score cannot be used in order_by when search text is not used"
-                )
+                raise error("fields_value_error", "text score cannot be used in order_by when search text is not used")
             out.append(SortKey((text.score,), True, False))
             continue
         ref = field_path(path, order=True)

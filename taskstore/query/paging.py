@@ -144,7 +144,7 @@ def encode(value: Any) -> Any:
 
 def decode(value: Any) -> Any:
     if isinstance(value, dict):
-        kind, text = value.get("t"), value.get("v")
+        kind, text = value.get("t"), str(value.get("v"))
         if kind == "dt":
             return datetime.fromisoformat(text)
         if kind == "dec":
@@ -152,4 +152,3 @@ def decode(value: Any) -> Any:
         if kind == "f":
             return float(text)
     return value
-

@@ -80,9 +80,9 @@ def _fields() -> dict[str, TopField]:
     for name in ("hyperparams", "configuration", "container", "runtime", "last_metrics"):
         out[name] = TopField(name, Kind.DOC, name, tree=ANY)
     # Kept in the ``extra`` document of the row.
-    for name, tree in (("metric_stats", ANY), ("last_worker", LEAF), ("last_worker_report", LEAF),
-                       ("company_origin", LEAF), ("enqueue_status", LEAF), ("duration", LEAF)):  # fmt: skip
-        out[name] = TopField(name, Kind.DOC, "extra", prefix=(name,), tree=tree)
+    out["metric_stats"] = TopField("metric_stats", Kind.DOC, "extra", prefix=("metric_stats",), tree=ANY)
+    for name in ("last_worker", "last_worker_report", "company_origin", "enqueue_status", "duration"):
+        out[name] = TopField(name, Kind.DOC, "extra", prefix=(name,))
     return out
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, select
+from sqlalchemy import select
 
 from taskstore.api import shaping
 from taskstore.db.records import ModelRecord, ProjectRecord, QueueEntryRecord, QueueRecord, TaskRecord
@@ -31,17 +31,13 @@ _SIMPLE = ("id", "name", "type", "status", "company", "user")
 _TIMES = ("created", "started", "completed", "published", "status_changed", "last_update", "last_change")
 _OPTIONAL = ("comment", "project", "parent", "active_duration", "status_reason", "status_message")
 _DOCS = ("output", "hyperparams", "configuration", "container", "runtime", "last_metrics")
-# The fields of a whole task document, in task_document's order (extra keys follow).
-TASK_FIELDS = (*_SIMPLE, "last_iteration", "tags", "system_tags", *_TIMES, *_OPTIONAL, "output", "execution",
-               "script", "hyperparams", "configuration", "container", "runtime", "models", "last_metrics",
-               "metric_stats")  # fmt: skip
 ENTITY_REFS: dict[str, dict[Path, str]] = {
     "task": dict(REFERENCES),
     "project": {("company",): "company", ("user",): "user", ("parent",): "project"},
     "queue": {("company",): "company", ("user",): "user"},
     "model": {("company",): "company", ("user",): "user", ("task",): "task", ("project",): "project",
-              ("parent",): "model"},  # fmt: skip
-}
+              ("parent",): "model"},
+}  # fmt: skip
 
 
 @dataclass
@@ -58,7 +54,7 @@ class Projection:
             return None
         return {p[0] for p in self.includes}
 
-    def columns(self) -> list[Column[Any]]:
+    def columns(self) -> list[Any]:
         tops = self.tops
         if tops is None:
             return list(T.columns)
@@ -132,7 +128,7 @@ def parse_projection(entries: Sequence[str] | None, *, ex: bool) -> Projection:
 # --------------------------------------------------------------------------------------------------
 # Documents
 # --------------------------------------------------------------------------------------------------
-def base_document(row: Mapping[str, Any], tops: set[str] | None, *, hidden: bool = False) -> dict[str, Any]:
+def base_document(row: Mapping[Any, Any], tops: set[str] | None, *, hidden: bool = False) -> dict[str, Any]:
     """A task in response form (before version conversions), with only ``tops`` (None: all fields).
 
     ``hidden``: include the fields list endpoints leave out by default (company_origin, enqueue_status).
@@ -159,7 +155,13 @@ def base_document(row: Mapping[str, Any], tops: set[str] | None, *, hidden: bool
     if want("output"):
         doc["output"] = row["output"] or {}
     if want("execution"):
-        execution = {"test_split": 0, "parameters": {}, "model_desc": {}, "model_labels": {}, **(row["execution"] or {})}
+        execution = {
+            "test_split": 0,
+            "parameters": {},
+            "model_desc": {},
+            "model_labels": {},
+            **(row["execution"] or {}),
+        }
         execution["artifacts"] = shaping.artifacts_list(execution.get("artifacts"))
         doc["execution"] = execution
     if want("script"):

@@ -20,7 +20,7 @@ from taskstore.enums import TaskType
 from taskstore.errors import error
 from taskstore.ops.context import OpContext
 from taskstore.query import sql, topk
-from taskstore.query.filters import HIDDEN, T, TAGS, compile_filters
+from taskstore.query.filters import HIDDEN, TAGS, T, compile_filters
 from taskstore.query.ordering import compile_order, natural_from_order, parse_order
 from taskstore.query.paging import Window, after_condition, page_window, save_scroll, scroll_window
 from taskstore.query.paths import rewrite

@@ -30,7 +30,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    true,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -176,7 +175,29 @@ class Json:
         """The sort key expressions of the value (see taskstore.db.functions for the order)."""
         if self.pg:
             return pg_sort_keys(func.jsonb_typeof(self._pg_value()), self._pg_text(), natural, json=True)
-        return [func.ts_sortkey(self.json_text(), int(natural))]
+        t, v = self.typeof(), self._sqlite_value()  # one parse of the document per row (SQLite's JSON cache)
+        whens: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [
+            (t.is_(None), null()),
+            (t.in_(("integer", "real")), cast(v, Float())),
+        ]
+        if natural:
+            whens.append((and_(t == "text", sqlite_number_test(v)), cast(v, Float())))
+        return [case(*whens, else_=func.ts_sortkey(self.json_text(), int(natural)))]
+
+
+def sqlite_number_test(v: ColumnElement[Any]) -> ColumnElement[bool]:
+    """NUMBER_RE in SQLite terms (the same test as taskstore.db.paramkeys.NUMBER_TEST)."""
+
+    def glob(pattern: str) -> ColumnElement[bool]:
+        return v.op("GLOB", is_comparison=True)(literal(pattern, Text()))
+
+    return and_(
+        ~glob("*[^0-9eE.+ \t\n\r-]*"),
+        func.length(v) <= NUMBER_MAX_LEN,
+        case((func.json_valid(v) == 1, func.json_type(v)), else_=null()).in_(("integer", "real")),
+        ~glob("*[eE][0-9][0-9][0-9][0-9][0-9]*"),
+        ~glob("*[eE][+-][0-9][0-9][0-9][0-9][0-9]*"),
+    )
 
 
 _DOUBLE_MAX = "1.7976931348623157e308"
@@ -234,4 +255,7 @@ def text_sort_keys(expr: ColumnElement[Any], dialect: str, natural: bool) -> lis
     """Sort keys of a string column."""
     if dialect == "postgresql":
         return pg_sort_keys(literal("string"), expr, natural, json=False) if natural else [collate_c(expr)]
-    return [func.ts_textkey(expr)] if natural else [expr]
+    if not natural:
+        return [expr]
+    number = (sqlite_number_test(expr), cast(expr, Float()))
+    return [case((expr.is_(None), null()), number, else_=func.ts_textkey(expr))]

@@ -101,7 +101,7 @@ def compile_search(text: str, tasks: Any, dialect: str) -> TextSearch | None:
 def _pg_search(q: TextQuery, tasks: Any) -> TextSearch:
     if q.matches_nothing:
         return TextSearch(false(), literal_column("0", Float()))
-    cfg = literal_column(f"'{PG_TEXT_CONFIG}'::regconfig")
+    cfg: ColumnElement[Any] = literal_column(f"'{PG_TEXT_CONFIG}'::regconfig")
 
     def term(t: str, phrase: bool) -> ColumnElement[Any]:
         fn = func.phraseto_tsquery if phrase else func.plainto_tsquery

@@ -1,11 +1,13 @@
-"""SQLite: the first page of tasks ordered by one hyperparameter, read from its sorted key index.
+"""SQLite: the first pages of tasks ordered by one hyperparameter, read from its sorted key index.
 
 When a query orders by exactly one ``hyperparams.<section>.<name>.value`` path (W3: "tag + status,
-order by lr descending, page of 50"), the candidates are read in order from ``task_param_keys``
-(taskstore.db.paramkeys) - a bounded prefix of it - and the filters are applied to those.  If at least
-offset + page-size candidates pass, they are the answer: any task outside the prefix sorts after all of
-them (the prefix is cut in exactly the query's order: key, insertion order, id).  Otherwise the caller
-runs the general query.  Same rows, same order, one index walk instead of a key computed per row.
+order by lr descending, page of 50"), candidates are read in order from ``task_param_keys``
+(taskstore.db.paramkeys: the numeric values) - a bounded prefix of it - and the filters are applied to
+those.  If at least offset + page-size candidates pass, they are the answer: the prefix is cut in
+exactly the query's order (number, insertion order, id), and every other task sorts after it - other
+numbers by construction, missing values always, and values that are not numbers too, because
+ascending they come after all numbers and descending the walk is only used for a hyperparameter that
+never held one (no marker row).  Otherwise the caller runs the general query.  Same rows, same order.
 """
 
 from __future__ import annotations
@@ -15,16 +17,14 @@ from typing import Any
 
 from sqlalchemy import Row, column, select, table
 
-from taskstore.db.functions import natural_key
-from taskstore.db.paramkeys import TABLE
-from taskstore.query.filters import T, Filters
+from taskstore.db.paramkeys import TABLE, TEXT_MARK
+from taskstore.query.filters import Filters, T
 from taskstore.query.paging import Window
 from taskstore.query.paths import field_path
 
 _KEYS = table(TABLE, column("task"), column("section"), column("name"), column("seq"), column("sort_key"))
 PREFIX_PER_ROW = 50  # candidates read per row wanted (a 2% selective filter still fills the page)
 MAX_ROWS = 2000  # beyond this many rows (offset + page) the general query is as good
-_EMPTY_STRING_KEY = natural_key("")
 
 
 def hyperparam_order(keys: Sequence[tuple[str, bool]]) -> tuple[str, str, bool] | None:
@@ -47,11 +47,14 @@ def rows(
     if window.limit is None or window.offset + window.limit > MAX_ROWS or filters.text is not None:
         return None
     section, name, desc = order
+    if desc:
+        k = _KEYS.c
+        marker = select(k.task).where(k.task == TEXT_MARK, k.section == section, k.name == name)
+        if conn.execute(marker).first() is not None:
+            return None
     wanted = window.offset + window.limit
     k = _KEYS.c
     prefix = select(k.task, k.sort_key, k.seq).where(k.section == section, k.name == name, k.sort_key.is_not(None))
-    if not desc:  # ascending: empty values come after everything (the empties partition)
-        prefix = prefix.where(k.sort_key != _EMPTY_STRING_KEY)
     first = k.sort_key.desc() if desc else k.sort_key.asc()
     cand = prefix.order_by(first, k.seq, k.task).limit(wanted * PREFIX_PER_ROW).subquery("candidates")
     key = cand.c.sort_key.desc() if desc else cand.c.sort_key.asc()

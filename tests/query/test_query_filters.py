@@ -60,9 +60,7 @@ def test_started_range_inclusive_and_open_minimum_matches_never_started(store: T
     assert id_set(store, started=[1640944800, None]) == {early, late}  # epoch seconds (2021-12-31T10:00Z)
 
 
-@pytest.mark.parametrize(
-    "value", [["2022-01-01"], "2022-01-01", [None, None], [1, 2, 3], {"a": 1}, ["garbage", None]]
-)
+@pytest.mark.parametrize("value", [["2022-01-01"], "2022-01-01", [None, None], [1, 2, 3], {"a": 1}, ["garbage", None]])
 def test_malformed_ranges_are_400_12(store: TaskStore, value: Any) -> None:
     with api_error(400, 12, "started"):
         store.call("tasks.get_all", {"started": value})
@@ -171,7 +169,7 @@ def texts(store: TaskStore) -> dict[str, str]:
     return {
         "a": make(store, "Training ResNet", comment="baseline experiment"),
         "b": make(store, "evaluation run", comment="uses the trained resnet weights"),
-        "c": make(store, "data prep", script={"repository": "https://github.com/acme/resnet-tools", "entry_point": "prep.py"}),
+        "c": make(store, "data prep", script={"repository": "https://x.org/resnet-tools", "entry_point": "prep.py"}),
         "d": make(store, "unrelated"),
     }  # fmt: skip
 

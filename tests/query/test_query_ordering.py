@@ -66,7 +66,9 @@ def test_hyperparameter_order_follows_edits(store: TaskStore) -> None:
     a = make(store, "task a", hp={"Args": {"lr": "1"}})
     b = make(store, "task b", hp={"Args": {"lr": "2"}})
     assert ids(store, order_by=["-hyperparams.Args.lr.value"], page=0, page_size=1) == [b]
-    store.call("tasks.edit", {"task": a, "hyperparams": {"Args": {"lr": {"section": "Args", "name": "lr", "value": "3"}}}})
+    store.call(
+        "tasks.edit", {"task": a, "hyperparams": {"Args": {"lr": {"section": "Args", "name": "lr", "value": "3"}}}}
+    )
     assert ids(store, order_by=["-hyperparams.Args.lr.value"], page=0, page_size=1) == [a]
 
 
@@ -113,3 +115,26 @@ def test_hyperparameter_paths_need_two_to_four_parts(store: TaskStore) -> None:
         store.call("tasks.get_all", {"order_by": ["hyperparams.a.b.c.d"]})
     with api_error(400, 12):
         store.call("tasks.get_all", {"hyperparams.a.b.c.d": ["x"]})
+
+
+NUMBER_CASES = ["0", "-0", "01", "1.", ".5", "1.5", "1e5", "1E+05", "1e-0005", "1e99999", "+1", "-", "", " 1", "1 ",
+                "\t1\n", "NaN", "Infinity", "0x10", "1_0", "1e", "1.5e3", "-0.0e-1", "\u0661", "1" * 101, "1" * 100,
+                "00", "-01", "1.0.0", "[1]", '"1"', "true", "null", " ", "1e-", "- 1", "1.5E+3 ", "\f1",
+                "1.e5"]  # fmt: skip
+
+
+@pytest.mark.sqlite_only
+def test_the_three_definitions_of_a_number_literal_agree(store: TaskStore) -> None:
+    from sqlalchemy import literal, select
+
+    from taskstore.db.functions import _NUMBER, NUMBER_MAX_LEN
+    from taskstore.db.paramkeys import NUMBER_TEST
+    from taskstore.query.sql import sqlite_number_test
+
+    with store._db.transaction(write=False) as conn:
+        for value in NUMBER_CASES:
+            python = len(value) <= NUMBER_MAX_LEN and _NUMBER.match(value) is not None
+            compiled = bool(conn.execute(select(sqlite_number_test(literal(value)))).scalar())
+            sql = "SELECT " + NUMBER_TEST.format(v="?")
+            trigger = bool(conn.exec_driver_sql(sql, (value,) * NUMBER_TEST.count("{v}")).scalar())
+            assert python == compiled == trigger, value

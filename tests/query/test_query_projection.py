@@ -42,8 +42,8 @@ def test_whole_documents_equal_get_by_id_minus_hidden_fields(store: TaskStore, f
 def test_get_all_projection_is_verbatim(store: TaskStore, full: str) -> None:
     assert all_tasks(store, id=[full], only_fields=["name"]) == [{"name": "full task"}]
     [doc] = all_tasks(store, id=[full], only_fields=["hyperparams.Args.lr", "tags", "execution.queue"])
-    assert doc == {"hyperparams": {"Args": {"lr": {"section": "Args", "name": "lr", "value": "0.1"}}}, "tags": ["a", "b"],
-                   "execution": {"queue": "q1"}}  # fmt: skip
+    lr = {"section": "Args", "name": "lr", "value": "0.1"}
+    assert doc == {"hyperparams": {"Args": {"lr": lr}}, "tags": ["a", "b"], "execution": {"queue": "q1"}}
     [doc] = all_tasks(store, id=[full], only_fields=["hyperparams.Args.x%2Ey.value", "models.input.model"])
     assert doc["hyperparams"] == {"Args": {"x.y": {"value": "2"}}}
     assert list(doc["models"]) == ["input"] and list(doc["models"]["input"][0]) == ["model"]
@@ -96,8 +96,8 @@ def test_ex_adds_id_and_expands_references(store: TaskStore, full: str) -> None:
 
 def test_ex_joins(store: TaskStore, full: str) -> None:
     whole = get_task(store, full)
-    req = {"id": [full], "only_fields": ["project.name", "parent.name", "execution.queue.name", "models.input.model.name",
-                                         "user.name"]}  # fmt: skip
+    fields = ["project.name", "parent.name", "execution.queue.name", "models.input.model.name", "user.name"]
+    req = {"id": [full], "only_fields": fields}
     [doc] = store.call("tasks.get_all_ex", req)["tasks"]
     assert doc["project"] == {"id": whole["project"], "name": "proj"}
     assert doc["parent"] == {"id": whole["parent"], "name": "the parent"}

@@ -36,6 +36,7 @@ class Task:
     status: str
     type: str
     hp: str | None  # hyperparams.Args.p.value
+    num: str | None  # hyperparams.Args.n.value: number literals only (SQLite's key index serves these)
     metric: float | None  # last_metrics.m.v.value
     started: datetime | None
     id: str = ""
@@ -52,13 +53,15 @@ tasks_st = st.lists(
         status=st.sampled_from(STATUSES),
         type=st.sampled_from(TYPES),
         hp=st.none() | st.sampled_from(HP_VALUES),
+        num=st.none() | st.sampled_from(["1", "2", "10", "0.5", "-3", "1e-05", "2.0", "100"]),
         metric=st.none() | st.sampled_from([-1.5, 0.0, 0.25, 3.0, 1e6]),
         started=st.none() | st.integers(0, 5).map(lambda d: BASE + timedelta(days=d)),
     ),
     max_size=12,
 )
 list_value = st.lists(st.sampled_from(TAGS + TOKENS + ["a", "-a", "c"]), max_size=4)
-order_keys = st.sampled_from(["name", "hyperparams.Args.p.value", "last_metrics.m.v.value", "started", "tags",
+order_keys = st.sampled_from(["name", "hyperparams.Args.p.value", "hyperparams.Args.n.value", "last_metrics.m.v.value",
+                              "started", "tags",
                               "status", "type"])  # fmt: skip
 
 
@@ -68,7 +71,9 @@ def requests(draw: Any) -> dict[str, Any]:
     if draw(st.booleans()):
         req["tags"] = draw(list_value)
     if draw(st.integers(0, 3)) == 0:
-        req["system_tags"] = draw(st.lists(st.sampled_from(["hidden", "-hidden", "x", "-x", "__$not", None]), max_size=3))
+        req["system_tags"] = draw(
+            st.lists(st.sampled_from(["hidden", "-hidden", "x", "-x", "__$not", None]), max_size=3)
+        )
     if draw(st.integers(0, 2)) == 0:
         req["status"] = draw(st.lists(st.sampled_from([*STATUSES, "-completed", "__$not", "__$all"]), max_size=3))
     if draw(st.integers(0, 3)) == 0:
@@ -148,8 +153,7 @@ def matches(t: Task, req: dict[str, Any]) -> bool:
         "hyperparams.Args.p.value": lambda v: list_match(v, lambda x: x == t.hp, t.hp is None),
         "name": lambda v: re.search(v, t.name) is not None,
         "last_metrics.m.v.value": lambda v: in_range(t.metric, v[0], v[1]),
-        "started": lambda v: in_range(t.started, v[0] and datetime.fromisoformat(v[0]),
-                                      datetime.fromisoformat(v[1])),  # fmt: skip
+        "started": lambda v: in_range(t.started, v[0] and datetime.fromisoformat(v[0]), datetime.fromisoformat(v[1])),
     }
     if not req.get("search_hidden") and "hidden" in t.system_tags:
         return False
@@ -189,7 +193,8 @@ def value_key(value: Any, nat: bool) -> tuple[Any, ...] | None:
 def sort_value(t: Task, key: str, desc: bool) -> Any:
     if key == "tags":
         return (max if desc else min)(t.tags) if t.tags else None
-    return {"name": t.name, "hyperparams.Args.p.value": t.hp, "last_metrics.m.v.value": t.metric,
+    return {"name": t.name, "hyperparams.Args.p.value": t.hp, "hyperparams.Args.n.value": t.num,
+            "last_metrics.m.v.value": t.metric,
             "started": t.started, "status": t.status, "type": t.type}[key]  # fmt: skip
 
 
@@ -214,10 +219,7 @@ def evaluate(tasks: list[Task], req: dict[str, Any]) -> list[str]:
             kb = value_key(sort_value(b, key, desc), nat)
             if ka == kb:
                 continue
-            if ka is None or kb is None:
-                lower = -1 if ka is None else 1
-            else:
-                lower = -1 if ka < kb else 1
+            lower = -1 if ka is None or (kb is not None and ka < kb) else 1
             return -lower if desc else lower
         return a.seq - b.seq
 
@@ -234,8 +236,10 @@ def test_get_all_equals_the_spec(store: TaskStore, tasks: list[Task], reqs: list
     company = uuid.uuid4().hex[:12]
     for n, t in enumerate(tasks):
         body: dict[str, Any] = {"name": t.name, "type": t.type, "tags": t.tags, "system_tags": t.system_tags}
-        if t.hp is not None:
-            body["hyperparams"] = {"Args": {"p": {"section": "Args", "name": "p", "value": t.hp}}}
+        pairs = (("p", t.hp), ("n", t.num))
+        params = {k: {"section": "Args", "name": k, "value": v} for k, v in pairs if v is not None}
+        if params:
+            body["hyperparams"] = {"Args": params}
         t.id = store.call("tasks.create", body, company=company)["id"]
         t.seq = n
         store.call("tasks.edit", {"task": t.id, "status": t.status, "force": True}, company=company)

@@ -196,3 +196,32 @@ def test_dequeue_many_refused_revert_keeps_that_entry_only(store: TaskStore) -> 
     assert result["failed"][0]["error"]["codes"] == [400, 110]
     assert entries(store, q) == [stuck]
     assert_no_orphans(store)
+
+
+def test_archive_that_swallows_a_refused_revert_keeps_the_entry(store: TaskStore) -> None:
+    # archive runs DAR and swallows its errors; the refused revert must not leave a half-done dequeue.
+    q = make_queue(store)
+    tid = queued_task(store, q, status="failed")
+    assert store.call("tasks.archive_many", {"ids": [tid]})["succeeded"] == [{"id": tid, "archived": True}]
+    task = get_task(store, tid)
+    assert (task["status"], task["system_tags"]) == ("queued", ["archived"])
+    assert entries(store, q) == [tid]
+    assert_no_orphans(store)
+
+
+def test_archive_of_a_queued_task_dequeues_it(store: TaskStore) -> None:
+    q = make_queue(store)
+    tid = queued_task(store, q, status="stopped")
+    store.call("tasks.archive_many", {"ids": [tid]})
+    assert get_task(store, tid)["status"] == "stopped"
+    assert entries(store, q) == []
+
+
+def test_strict_store_accepts_force_on_enqueue_and_dequeue(make_store: Any) -> None:
+    strict = make_store(company="acme", user="alice", strict=True)
+    q = make_queue(strict)
+    tid = create_task(strict)
+    strict.call("tasks.enqueue", {"task": tid, "queue": q, "force": False})
+    assert strict.call("tasks.dequeue", {"task": tid, "force": True})["fields"]["status"] == "created"
+    with api_error(400, 12, field="bogus"):
+        strict.call("tasks.dequeue", {"task": tid, "bogus": 1})
