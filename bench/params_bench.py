@@ -40,14 +40,16 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from taskstore import TaskStore  # noqa: E402
+from taskstore import TaskStore
 
 N_PARAMS = 20
 METRICS = ("loss", "acc", "lr", "grad_norm", "throughput")
 
 
 def hyperparams(i: int) -> dict[str, Any]:
-    return {"Args": {f"p{j:02d}": {"section": "Args", "name": f"p{j:02d}", "value": f"{i}.{j}"} for j in range(N_PARAMS)}}
+    return {
+        "Args": {f"p{j:02d}": {"section": "Args", "name": f"p{j:02d}", "value": f"{i}.{j}"} for j in range(N_PARAMS)}
+    }
 
 
 def events(task: str, batch: int) -> list[dict[str, Any]]:
@@ -120,9 +122,7 @@ def raw_open(path: str) -> sqlite3.Connection:
 
 def raw_insert(c: sqlite3.Connection, i: int) -> str:
     tid = uuid.uuid4().hex
-    c.execute(
-        "INSERT INTO tasks VALUES (?, 'acme', 'created', '', 0, ?, '{}')", (tid, json.dumps(hyperparams(i)))
-    )
+    c.execute("INSERT INTO tasks VALUES (?, 'acme', 'created', '', 0, ?, '{}')", (tid, json.dumps(hyperparams(i))))
     return tid
 
 
@@ -152,8 +152,12 @@ def raw_events(c: sqlite3.Connection, batches: int) -> float:
     for body in bodies:
         c.execute("BEGIN IMMEDIATE")
         c.executemany(
-            "INSERT INTO events (task, type, metric, variant, iter, timestamp, value, data) VALUES (?,?,?,?,?,?,?,'{}')",
-            [(e["task"], e["type"], e["metric"], e["variant"], e["iter"], str(e["timestamp"]), e["value"]) for e in body],
+            "INSERT INTO events (task, type, metric, variant, iter, timestamp, value, data) "
+            "VALUES (?,?,?,?,?,?,?,'{}')",
+            [
+                (e["task"], e["type"], e["metric"], e["variant"], e["iter"], str(e["timestamp"]), e["value"])
+                for e in body
+            ],
         )
         (doc,) = c.execute("SELECT last_metrics FROM tasks WHERE id = ?", (tid,)).fetchone()
         lm = json.loads(doc)

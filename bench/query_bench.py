@@ -79,9 +79,8 @@ def build(url: str, n: int) -> None:
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         raw.close()
     else:
-        with store._db.engine.connect() as c:
-            c.exec_driver_sql("COMMIT")
-            c.exec_driver_sql("ANALYZE")
+        with store._db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("VACUUM ANALYZE")
     store.close()
 
 

@@ -148,7 +148,7 @@ def _walk(value: Any, depth: int, budget: _Budget, capped: bool = False) -> None
                     _walk(item, depth + 1, budget)
                 else:
                     _scalar(item, budget)
-            if capped and key in _CAPPED:
+            if capped and key in _CAPPED and not (kind is str and len(item) <= _SHORT):
                 _cap(key, item)
     except _Violation as exc:
         exc.parts.append(str(key))
@@ -158,6 +158,8 @@ def _walk(value: Any, depth: int, budget: _Budget, capped: bool = False) -> None
 
 
 _CAPPED = frozenset((*CAPPED_TEXT, *CAPPED_LISTS))
+# Text this short is within every cap, in characters and in UTF-8 bytes (4 at most per character).
+_SHORT = min(min(CAPPED_TEXT.values()), NAME_CHARS, NAME_BYTES // 4)
 
 
 def _cap(key: str, value: Any) -> None:

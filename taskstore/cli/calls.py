@@ -112,12 +112,12 @@ def list_queues(state: State) -> None:
         state.err.print("no queues yet")
         return
     console = state.out
-    t = table(console, ["id", "name", "length", "next task", "tags", "last update"], right=["length"])
+    t = table(console, ["id", "name", "length", "next task", "tags", "last update"], right=["length"], wrap=["name"])
     for r in rows:
         t.add_row(
             *cells(
                 short(r["id"], console), r["name"], r["length"], short(r["next"], console), ", ".join(r["tags"]),
-                fmt_time(r["last_update"]),
+                fmt_time(r["last_update"], console),
             )
         )  # fmt: skip
     emit(console, t)

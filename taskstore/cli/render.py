@@ -54,15 +54,18 @@ def print_api_error(exc: APIError, *, as_json: bool) -> None:
         print_json({"error": error})
 
 
-def table(console: Console, columns: Sequence[str], *, title: str | None = None, right: Iterable[str] = ()) -> Table:
-    """An empty table styled for ``console`` (add rows with :func:`cells`)."""
-    right = set(right)
+def table(console: Console, columns: Sequence[str], *, right: Iterable[str] = (), wrap: Iterable[str] = ()) -> Table:
+    """An empty table styled for ``console`` (add rows with :func:`cells`).
+
+    On a narrow terminal only the ``wrap`` columns (names, values) are folded; ids, times, statuses
+    and numbers keep one line."""
+    right, wrap = set(right), set(wrap)
     if console.is_terminal:
-        t = Table(box=box.SIMPLE_HEAD, header_style="bold", title=title, title_justify="left", title_style="bold")
+        t = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False, collapse_padding=True)
     else:
-        t = Table(box=None, show_edge=False, pad_edge=False, header_style="", title=None)
+        t = Table(box=None, show_edge=False, pad_edge=False, header_style="")
     for name in columns:
-        t.add_column(name, justify="right" if name in right else "left", overflow="fold")
+        t.add_column(name, justify="right" if name in right else "left", overflow="fold", no_wrap=name not in wrap)
     return t
 
 
@@ -99,15 +102,15 @@ def status_text(status: str | None, console: Console) -> Text:
     return Text(status or "", style=STATUS_STYLE.get(status or "", "") if console.is_terminal else "")
 
 
-def fmt_time(value: str | None) -> str:
-    """An API time (ISO-8601 UTC) in local time, to the second."""
+def fmt_time(value: str | None, console: Console | None = None) -> str:
+    """An API time (ISO-8601 UTC) in local time: to the second, to the minute on a terminal."""
     if not value:
         return ""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return value
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M" if console and console.is_terminal else "%Y-%m-%d %H:%M:%S")
 
 
 def fmt_value(value: Any) -> str:

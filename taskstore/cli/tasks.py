@@ -84,6 +84,24 @@ def list_request(
     return request
 
 
+# On a terminal a long name wraps, but the name column keeps at least this width.
+NAME_MIN_WIDTH = 16
+
+
+def _fitting(columns: Sequence[str], width: int, rows: Sequence[Sequence[str]]) -> list[str]:
+    """The metric columns that fit on a terminal ``width`` wide beside id, status, name, project and
+    last update (``rows`` of those five)."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(("id", "status", "name", "project", ""))]
+    widths[2] = min(widths[2], NAME_MIN_WIDTH)
+    kept, used = [], sum(widths) + 2 * len(widths)
+    for column in columns:
+        used += max(len(column), 8) + 2
+        if used > width:
+            break
+        kept.append(column)
+    return kept
+
+
 def print_task_table(
     state: State, store: TaskStore, found: Sequence[Mapping[str, Any]], wanted_metrics: Sequence[str] = ()
 ) -> None:
@@ -91,7 +109,18 @@ def print_task_table(
     console = state.out
     names = project_names(store, (t.get("project") for t in found))
     columns = key_metrics(found, wanted_metrics)
-    t = table(console, ["id", "status", "name", "project", "last update", *columns], right=columns)
+    if console.is_terminal and not wanted_metrics:
+        fixed = [
+            [short(t.get("id"), console), t.get("status") or "", t.get("name") or "",
+             names.get(t.get("project") or "", ""), fmt_time(t.get("last_update"), console)]
+            for t in found
+        ]  # fmt: skip
+        columns = _fitting(columns, console.width, fixed)
+    t = table(
+        console, ["id", "status", "name", "project", "last update", *columns], right=columns, wrap=["name", "project"]
+    )
+    if console.is_terminal:
+        t.columns[2].min_width = NAME_MIN_WIDTH
     for task in found:
         values = metric_values(task)
         project = task.get("project")
@@ -101,7 +130,7 @@ def print_task_table(
             *cells(
                 task.get("name"),
                 names.get(project, project) if project else "",
-                fmt_time(task.get("last_update")),
+                fmt_time(task.get("last_update"), console),
                 *(fmt_value(values.get(c)) for c in columns),
             ),
         )
@@ -207,7 +236,9 @@ def _section(console: Console, title: str, columns: Sequence[str], rows: Sequenc
     if not rows:
         console.print(Text("  (none)"))
         return
-    t = table(console, columns, right=[c for c in columns if c in ("last", "min", "max")])
+    t = table(
+        console, columns, right=[c for c in columns if c in ("last", "min", "max")], wrap=["value", "uri", "name"]
+    )
     for row in rows:
         t.add_row(*cells(*row))
     emit(console, t)
@@ -239,13 +270,13 @@ def show(state: State, task_id: str) -> None:
         ("queue", (info["queue"] or {}).get("name") or (info["queue"] or {}).get("id")),
         ("tags", ", ".join(info["tags"])),
         ("comment", info["comment"]),
-        ("created", fmt_time(info["created"])),
-        ("started", fmt_time(info["started"])),
-        ("completed", fmt_time(info["completed"])),
-        ("last update", fmt_time(info["last_update"])),
+        ("created", fmt_time(info["created"], console)),
+        ("started", fmt_time(info["started"], console)),
+        ("completed", fmt_time(info["completed"], console)),
+        ("last update", fmt_time(info["last_update"], console)),
         ("last iteration", info["last_iteration"]),
     ]
-    grid = table(console, ["field", "value"])
+    grid = table(console, ["field", "value"], wrap=["value"])
     grid.show_header = False
     for key, value in head:
         if value not in (None, ""):
@@ -312,7 +343,7 @@ def compare(state: State, task_ids: tuple[str, ...], only_diff: bool) -> None:
         return
     console = state.out
     headers = [f"{t.get('name')} ({short(t['id'], console)})" for t in found]
-    t = table(console, ["", "group", "key", *headers])
+    t = table(console, ["", "group", "key", *headers], wrap=headers)
     highlight = "bold yellow" if console.is_terminal else ""
     for row in rows:
         style = highlight if row["different"] else ""

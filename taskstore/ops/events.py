@@ -113,8 +113,8 @@ def _number(value: Any) -> bool:
 
 
 def _iteration(raw: Any) -> int | None:
-    if raw is None:
-        return None
+    if raw is None or type(raw) is int:  # ints are within 64 bits (the value policy)
+        return raw  # type: ignore[no-any-return]
     try:
         it = int(raw)  # the reference's int(): 5.0 and "5" are 5
     except (TypeError, ValueError):
@@ -140,7 +140,7 @@ def _event_row(ctx: OpContext, event: Mapping[str, Any], valid: Mapping[str, Any
     timestamp = event["ts"] if "ts" in event else event.get("timestamp")
     if timestamp is None:
         timestamp = now_ms
-    if not _number(timestamp):
+    if type(timestamp) is not int and not _number(timestamp):
         raise _Rejected("Event timestamp must be a number (epoch milliseconds)")
     try:
         when = _EPOCH + timedelta(milliseconds=timestamp)
@@ -151,7 +151,7 @@ def _event_row(ctx: OpContext, event: Mapping[str, Any], valid: Mapping[str, Any
     if not isinstance(metric, str) or not isinstance(variant, str):
         raise _Rejected("Event metric and variant must be strings")
     value = event.get("values", event.get("value"))
-    data = {k: v for k, v in event.items() if k not in _OWN_KEYS}
+    data = {} if event.keys() <= _OWN_KEYS else {k: v for k, v in event.items() if k not in _OWN_KEYS}
     if etype == metrics.SCALAR:
         if value is not None and not _number(value):
             raise _Rejected("Scalar event value must be a number")

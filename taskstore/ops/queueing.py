@@ -18,12 +18,11 @@ may import this module back to drop the entries of a task that leaves ``queued``
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.sql.dml import ReturningDelete
 
 from taskstore.db.records import QueueEntryRecord, QueueRecord, TaskRecord
@@ -31,7 +30,7 @@ from taskstore.enums import TaskStatus
 from taskstore.errors import error
 from taskstore.ops import queues, statemachine
 from taskstore.ops.context import OpContext
-from taskstore.ops.taskdoc import DELETED_PREFIX, _check_models, _check_project
+from taskstore.ops.taskdoc import DELETED_PREFIX, check_models, check_project
 
 ENQUEUE_STATUS = "enqueue_status"  # kept in TaskRecord.extra (internal, hidden from get_all)
 
@@ -213,13 +212,6 @@ _OWNER = select(TaskRecord.company, TaskRecord.user).where(
 
 
 # -- queues by name ---------------------------------------------------------------------------------
-def _serialize_creation(ctx: OpContext, name: str) -> None:
-    """PostgreSQL: one transaction at a time may look up-or-create the queue ``name`` of this company."""
-    if ctx.dialect == "postgresql":
-        digest = hashlib.blake2b(f"{ctx.company}\0{name}".encode(), digest_size=8).digest()
-        ctx.session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
-
-
 def resolve_queue(ctx: OpContext, queue_id: str | None, queue_name: str | None) -> str:
     """The target queue of an enqueue: the id given, the queue named (made if missing), or the default."""
     if queue_id and queue_name:
@@ -228,12 +220,11 @@ def resolve_queue(ctx: OpContext, queue_id: str | None, queue_name: str | None) 
         return queue_id
     if queue_name:
         name = queue_name.strip()
-        _serialize_creation(ctx, name)
+        queues.serialize_creation(ctx, name)
         found = ctx.session.execute(
             select(QueueRecord.id).where(QueueRecord.name == name, ctx.own(QueueRecord)).order_by(QueueRecord.created)
         ).first()
         return found[0] if found is not None else queues.create_queue(ctx, {"name": name}).id
-    _serialize_creation(ctx, queues.DEFAULT_QUEUE)
     return queues.default_queue(ctx).id
 
 
@@ -244,10 +235,10 @@ def validate_references(ctx: OpContext, task: TaskRecord) -> None:
     if parent and not parent.startswith(DELETED_PREFIX) and not ctx.exists(TaskRecord, parent):
         raise error("invalid_task_id", "invalid parent", parent=parent)
     if task.project:
-        _check_project(ctx, task.project)
+        check_project(ctx, task.project)
     inputs = [m["model"] for m in (task.models or {}).get("input") or () if m.get("model")]
     if inputs:
-        _check_models(ctx, inputs)
+        check_models(ctx, inputs)
 
 
 def enqueue_task(

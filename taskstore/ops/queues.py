@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -70,8 +71,20 @@ def queue_lengths(ctx: OpContext, queue_ids: list[str]) -> dict[str, int]:
     return {q: n for q, n in rows}
 
 
+def serialize_creation(ctx: OpContext, name: str) -> None:
+    """PostgreSQL: one transaction at a time may look up-or-create the queue ``name`` of this company.
+
+    (SQLite needs nothing: every writing call holds the database's one write lock.)
+    """
+    if ctx.dialect == "postgresql":
+        digest = hashlib.blake2b(f"{ctx.company}\0{name}".encode(), digest_size=8).digest()
+        ctx.session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
+
+
 def default_queue(ctx: OpContext, *, create: bool = True) -> QueueRecord:
     """The caller's queue tagged "default"; a company without one gets it made (as the server does)."""
+    if create:
+        serialize_creation(ctx, DEFAULT_QUEUE)
     found = [
         q
         for q in ctx.session.scalars(select(QueueRecord).where(ctx.own(QueueRecord)).order_by(QueueRecord.created))

@@ -191,7 +191,7 @@ def build_fields(
     if drop_deleted_parent and str(req.get("parent", "")).startswith(DELETED_PREFIX):
         req.pop("parent")
     if "parent" in req:
-        _check_parent(ctx, req["parent"])
+        check_parent(ctx, req["parent"])
         out["parent"] = req["parent"]
     for key in ("name", "type", "comment"):
         if key in req:
@@ -202,7 +202,7 @@ def build_fields(
         if key in req:
             out[key] = list(req[key])
     if "project" in req:
-        _check_project(ctx, req["project"])
+        check_project(ctx, req["project"])
         out["project"] = req["project"] or None
     if "output_dest" in req:
         output = dict(previous.output or {}) if previous is not None else {}
@@ -257,7 +257,7 @@ def build_fields(
             if req["models"].get(kind) is not None:
                 models[kind] = model_items(req["models"][kind], now_text, f"models.{kind}")
         if models.get("input"):
-            _check_models(ctx, [m["model"] for m in models["input"]])
+            check_models(ctx, [m["model"] for m in models["input"]])
         out["models"] = models
     if "container" in req:
         container = {}
@@ -294,7 +294,7 @@ def _has_legacy(previous: TaskRecord | None, column: str) -> bool:
     return any(i.get("type") == "legacy" for i in items)
 
 
-def _check_parent(ctx: OpContext, parent: str) -> None:
+def check_parent(ctx: OpContext, parent: str) -> None:
     # A "__DELETED__" marker is no task id: only tasks.validate drops it first (§2.2 step 1) [Q].
     if not ctx.exists(TaskRecord, parent, any_company=True):
         raise error("fields_value_error", "expecting Task id", field="parent")
@@ -302,7 +302,7 @@ def _check_parent(ctx: OpContext, parent: str) -> None:
         raise error("invalid_task_id", "invalid parent", parent=parent)
 
 
-def _check_project(ctx: OpContext, project: str) -> None:
+def check_project(ctx: OpContext, project: str) -> None:
     if not project:
         return
     found = ctx.session.execute(
@@ -314,7 +314,7 @@ def _check_project(ctx: OpContext, project: str) -> None:
         raise error("no_write_permission", f"cannot modify public project(s), ids={(project,)!r}")
 
 
-def _check_models(ctx: OpContext, ids: list[str]) -> None:
+def check_models(ctx: OpContext, ids: list[str]) -> None:
     found = set(
         ctx.session.scalars(select(ModelRecord.id).where(ModelRecord.id.in_(set(ids)), ctx.visible(ModelRecord)))
     )

@@ -36,13 +36,17 @@ NATURAL_PREFIXES = ("hyperparams.", "last_metrics.")
 class SortKey:
     exprs: tuple[ColumnElement[Any], ...]
     desc: bool
-    nulls_first: bool
+    # Where NULLs go; None: the values are never NULL (no NULLS clause, so that plain indexes serve
+    # the ordering on both dialects, whose default NULL placement differs).
+    nulls_first: bool | None
 
     def clauses(self) -> list[ColumnElement[Any]]:
         out: list[ColumnElement[Any]] = []
         for e in self.exprs:
             c = e.desc() if self.desc else e.asc()
-            out.append(c.nulls_first() if self.nulls_first else c.nulls_last())
+            if self.nulls_first is not None:
+                c = c.nulls_first() if self.nulls_first else c.nulls_last()
+            out.append(c)
         return out
 
 
@@ -87,8 +91,8 @@ def compile_order(
             out.insert(0, SortKey((case((is_empty(ref, dialect), 1), else_=0),), False, True))
         first = False
         out.append(key)
-    out.append(SortKey((T.c.seq,), False, True))
-    out.append(SortKey((T.c.id,), False, True))
+    out.append(SortKey((T.c.seq,), False, None))  # set by every insert
+    out.append(SortKey((T.c.id,), False, None))
     return out
 
 

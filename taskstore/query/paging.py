@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, false, or_, select
+from sqlalchemy import ColumnElement, and_, delete, false, literal, or_, select, tuple_
 
 from taskstore.db.records import ScrollRecord
 from taskstore.errors import error
@@ -114,8 +114,13 @@ def save_scroll(ctx: OpContext, window: Window, count: int, last: Sequence[Any] 
 
 def after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
     """Rows strictly after the row whose sort values are ``values`` (in ``keys`` order)."""
-    flat: list[tuple[ColumnElement[Any], bool, bool]] = [(e, k.desc, k.nulls_first) for k in keys for e in k.exprs]
+    flat = [(e, k.desc, k.nulls_first) for k in keys for e in k.exprs]
     assert len(flat) == len(values)
+    if all(n is None and d == flat[0][1] for _, d, n in flat) and all(v is not None for v in values):
+        # one direction, no NULLs (the default order: seq, id): a row-value comparison, which both
+        # databases answer with an index range instead of a scan from the start
+        row, last = tuple_(*(e for e, _, _ in flat)), tuple_(*(literal(v) for v in values))
+        return row < last if flat[0][1] else row > last
     alternatives: list[ColumnElement[bool]] = []
     equal_so_far: list[ColumnElement[bool]] = []
     for (expr, desc, nulls_first), value in zip(flat, values, strict=True):
@@ -124,7 +129,7 @@ def after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnEle
             same = expr.is_(None)
         else:
             beyond = expr < value if desc else expr > value
-            if not nulls_first:
+            if nulls_first is False:
                 beyond = or_(beyond, expr.is_(None))
             same = expr == value
         alternatives.append(and_(*equal_so_far, beyond))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 import pytest
@@ -197,3 +198,17 @@ def test_queues_list(db_url: str, make_store: Callable[..., TaskStore]) -> None:
     ]
     data = json.loads(run("--db", db_url, "queues", "list", "--json").stdout)
     assert [(q["name"], q["length"], q["next"]) for q in data] == [("cpu queue", 0, None), ("gpu queue", 2, first)]
+
+
+def test_on_a_terminal_tables_have_short_ids_and_fit_the_width(db_url: str, ids: dict[str, str]) -> None:
+    a = ids["train a"]
+    env: dict[str, str | None] = {"FORCE_COLOR": "1", "COLUMNS": "80", "NO_COLOR": None}
+    listed = run("--db", db_url, "tasks", "list", "--order", "name", env=env)
+    assert listed.exit_code == 0
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout)
+    assert plain != listed.stdout  # coloured
+    assert a[:8] in plain and a not in plain
+    assert max(len(line) for line in plain.splitlines()) <= 80
+    assert "─" in plain  # a rule under the header
+    compared = re.sub(r"\x1b\[[0-9;]*m", "", run("--db", db_url, "tasks", "compare", a, ids["train b"], env=env).stdout)
+    assert f"train a ({a[:8]})" in compared

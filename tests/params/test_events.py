@@ -295,3 +295,18 @@ def test_get_all_filters_and_orders_by_last_metrics_and_last_iteration(store: Ta
     assert set(ids(last_iteration=[6, None])) == {a, b}
     assert ids(order_by=["-last_iteration"]) == [b, a, c, none]
     assert ids(order_by=["last_iteration"]) == [none, c, a, b]
+
+
+def test_a_strict_store_accepts_every_event_field(make_store: Any) -> None:
+    strict = make_store(company="acme", user="alice", strict=True)
+    tid = create_task(strict)
+    events = [
+        {**scalar(tid, it=1, ts=5), "allow_locked": False},
+        {"task": tid, "type": "plot", "metric": "p", "variant": "v", "plot_str": "{}", "skip_validation": True},
+        {"task": tid, "type": "log", "msg": "x", "level": "info", "worker": "w", "ts": 1},
+        {"task": tid, "type": "training_debug_image", "key": "k", "url": "s3://i", "iter": 2},
+        {"task": tid, "type": "training_stats_vector", "metric": "m", "variant": "v", "values": [1, 2]},
+    ]
+    assert strict.call("events.add_batch", events)["added"] == 5
+    with api_error(400, 12, "bogus"):
+        strict.call("events.add", {**scalar(tid), "bogus": 1})
