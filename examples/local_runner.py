@@ -74,8 +74,12 @@ def worker(url: str, name: str, results: Any) -> None:
             results.put((name, task_id, "completed"))
 
 
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
 def metric_order(metric: str, variant: str, descending: bool = True) -> str:
-    md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731
+    """get_all's order_by key for a metric's last value: ``last_metrics.<md5 metric>.<md5 variant>.value``."""
     return f"{'-' if descending else ''}last_metrics.{md5(metric)}.{md5(variant)}.value"
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from taskstore import TaskStore
 
-GRID = {"optimizer": ["sgd", "adam"], "lr": [0.1, 0.01], "dropout": [0.0, 0.3]}
+GRID: dict[str, list[Any]] = {"optimizer": ["sgd", "adam"], "lr": [0.1, 0.01], "dropout": [0.0, 0.3]}
 
 
 def fake_training(optimizer: str, lr: float, dropout: float, epoch: int) -> dict[str, float]:
@@ -31,8 +31,12 @@ def fake_training(optimizer: str, lr: float, dropout: float, epoch: int) -> dict
     return {"loss": round(loss, 4), "accuracy": round(1 - loss / 3, 4)}
 
 
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
 def metric_key(metric: str, variant: str, field: str = "value") -> str:
-    md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731
+    """get_all's key for a metric summary: ``last_metrics.<md5 metric>.<md5 variant>.<field>``."""
     return f"last_metrics.{md5(metric)}.{md5(variant)}.{field}"
 
 
@@ -100,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
                                             "only_fields": ["id"]})["tasks"]  # fmt: skip
         print(f"runs with accuracy/val >= 0.81: {len(good)}")
         # The typed facade: the same engine, pydantic models out.
-        best = store.tasks.get_all(project=[project], order_by=["-" + metric_key("accuracy", "val")], page=0,
-                                   page_size=2, only_fields=["id", "name"]).tasks  # fmt: skip
+        response: Any = store.tasks.get_all(
+            project=[project], order_by=["-" + metric_key("accuracy", "val")], page=0, page_size=2,
+            only_fields=["id", "name"],
+        )  # fmt: skip
+        best = response.tasks
         print(f"best: {best[0].name} ({best[0].id})")
         print("comparison of the two best runs:")
         for line in compare(store, [t.id for t in best]):

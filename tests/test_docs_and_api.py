@@ -35,4 +35,6 @@ def test_error_catalogue_names_are_unique() -> None:
     names = [name for name, _ in taskstore.errors.CATALOGUE.values()]
     assert len(names) == len(set(names))
     err = taskstore.errors.error("invalid_task_id", id="x", company="c")
-    assert (err.code, err.subcode, err.message, err.data) == (400, 101, "invalid task id: id=x, company=c", {"id": "x", "company": "c"})
+    assert (err.code, err.subcode, err.message, err.data) == (
+        400, 101, "invalid task id: id=x, company=c", {"id": "x", "company": "c"}
+    )  # fmt: skip

@@ -41,7 +41,6 @@ _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz
 _SWAP = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
-# Ranks: the first character of a sort key (PostgreSQL orders by the same rank as an integer).
 MAX_PATTERN_LENGTH = 10_000
 
 # ---------------------------------------------------------------------------------------------------
@@ -97,11 +96,6 @@ def sqlite_regexp(pattern: str | None, value: Any, ignore_case: int | None) -> i
 # ---------------------------------------------------------------------------------------------------
 # Sort keys
 # ---------------------------------------------------------------------------------------------------
-def is_number_text(text: str) -> bool:
-    """A string natural mode compares as a number (see NUMBER_RE)."""
-    return len(text) <= NUMBER_MAX_LEN and _NUMBER.match(text) is not None
-
-
 def natural_key(text: str) -> str:
     """Natural order: digit runs by value, ASCII case ignored first and then lowercase before uppercase.
 

@@ -13,10 +13,13 @@ from taskstore import TaskStore
 from taskstore.cli.app import display_url, to_url
 from taskstore.cli.calls import parse_body
 
+# The CLI opens its own store: a SQLite file or PostgreSQL, not a test's private in-memory database.
+pytestmark = pytest.mark.file_backends
+
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "cli.db")
+def db(db_url: str) -> str:
+    return db_url
 
 
 def test_call_prints_the_response_as_json(db: str) -> None:

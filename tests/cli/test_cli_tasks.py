@@ -212,3 +212,21 @@ def test_on_a_terminal_tables_have_short_ids_and_fit_the_width(db_url: str, ids:
     assert "─" in plain  # a rule under the header
     compared = re.sub(r"\x1b\[[0-9;]*m", "", run("--db", db_url, "tasks", "compare", a, ids["train b"], env=env).stdout)
     assert f"train a ({a[:8]})" in compared
+
+
+def test_an_ambiguous_prefix_names_the_candidates(db_url: str, make_store: Callable[..., TaskStore]) -> None:
+    # ids cannot be chosen through the API: import two tasks whose ids share a prefix
+    from taskstore import transfer
+
+    store = make_store()
+    header = json.loads(next(transfer.export_lines(store._db)))
+    task = {"kind": "task", "company": "local", "user": "local", "type": "training", "status": "created"}
+    docs = [header, {**task, "id": "abcd" + "0" * 28, "name": "zero"}, {**task, "id": "abcd" + "1" * 28, "name": "one"}]
+    transfer.import_(store._db, [json.dumps(d) for d in docs])
+    result = run("--db", db_url, "tasks", "show", "abcd")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: 'abcd' is ambiguous: {'abcd' + '0' * 28} (zero), {'abcd' + '1' * 28} (one)\n"
+    assert lines(run("--db", db_url, "tasks", "show", "abcd1").stdout)[:2] == [
+        f"id              {'abcd' + '1' * 28}",
+        "name            one",
+    ]
