@@ -7,12 +7,12 @@ below 2.9, ``execution.model`` / ``docker_cmd`` below 2.13, merged tags below 2.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from taskstore.api.schema import Version
+from taskstore.api.validate import copy_json
 from taskstore.db.records import ModelRecord, ProjectRecord, QueueRecord, TaskRecord
 from taskstore.db.types import render_time
 
@@ -72,22 +72,22 @@ def task_document(task: TaskRecord, version: Version, *, full: bool = True) -> d
         v = getattr(task, key)
         if v is not None:
             doc[key] = v
-    execution = {**EXECUTION_DEFAULTS, **copy.deepcopy(task.execution or {})}
+    execution = {**EXECUTION_DEFAULTS, **copy_json(task.execution or {})}
     execution["artifacts"] = artifacts_list(execution.get("artifacts"))
-    models = {"input": [], "output": [], **copy.deepcopy(task.models or {})}
+    models = {"input": [], "output": [], **copy_json(task.models or {})}
     doc.update(
-        output=copy.deepcopy(task.output or {}),
+        output=copy_json(task.output or {}),
         execution=execution,
-        script={**copy.deepcopy(SCRIPT_DEFAULTS), **copy.deepcopy(task.script or {})},
-        hyperparams=copy.deepcopy(task.hyperparams or {}),
-        configuration=copy.deepcopy(task.configuration or {}),
-        container=copy.deepcopy(task.container or {}),
-        runtime=copy.deepcopy(task.runtime or {}),
+        script={**copy_json(SCRIPT_DEFAULTS), **copy_json(task.script or {})},
+        hyperparams=copy_json(task.hyperparams or {}),
+        configuration=copy_json(task.configuration or {}),
+        container=copy_json(task.container or {}),
+        runtime=copy_json(task.runtime or {}),
         models=models,
-        last_metrics=copy.deepcopy(task.last_metrics or {}),
+        last_metrics=copy_json(task.last_metrics or {}),
         metric_stats={},
     )
-    extra = copy.deepcopy(task.extra or {})
+    extra = copy_json(task.extra or {})
     if not full:
         for key in HIDDEN_BY_DEFAULT:
             extra.pop(key, None)
@@ -134,7 +134,7 @@ def project_document(p: ProjectRecord) -> dict[str, Any]:
         v = getattr(p, key)
         if v is not None:
             doc[key] = v
-    doc.update(copy.deepcopy(p.extra or {}))
+    doc.update(copy_json(p.extra or {}))
     return doc
 
 
@@ -149,7 +149,7 @@ def queue_document(q: QueueRecord, entries: Iterable[tuple[str, datetime]]) -> d
         "tags": sorted(q.tags or []),
         "system_tags": sorted(q.system_tags or []),
         "entries": [{"task": t, "added": render_time(a)} for t, a in entries],
-        "metadata": copy.deepcopy(q.meta or {}),
+        "metadata": copy_json(q.meta or {}),
     }
     if q.display_name is not None:
         doc["display_name"] = q.display_name
@@ -172,7 +172,7 @@ def model_document(m: ModelRecord) -> dict[str, Any]:
         v = getattr(m, key)
         if v is not None:
             doc[key] = v
-    doc.update(copy.deepcopy(m.extra or {}))
+    doc.update(copy_json(m.extra or {}))
     return doc
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from taskstore.api.schema import Version
@@ -30,6 +30,9 @@ _MISSING = {
     ModelRecord: "invalid_model_id",
 }
 _KIND = {TaskRecord: "task", ProjectRecord: "project", QueueRecord: "queue", ModelRecord: "model"}
+
+
+_GET_VISIBLE: dict[type[Any], Select[Any]] = {}
 
 
 @dataclass
@@ -72,7 +75,12 @@ class OpContext:
 
     def get(self, record: type[R], rid: str) -> R:
         """A record the caller can read, or the reference's "invalid id" error."""
-        found = self.session.scalars(select(record).where(record.id == rid, self.visible(record))).first()
+        stmt = _GET_VISIBLE.get(record)
+        if stmt is None:  # built once per record type: a hot path (every get_by_id)
+            stmt = _GET_VISIBLE[record] = select(record).where(
+                record.id == bindparam("rid"), or_(record.company == bindparam("company"), record.company == "")
+            )
+        found: R | None = self.session.scalars(stmt, {"rid": rid, "company": self.company}).first()
         if found is None:
             raise self.missing(record, rid)
         return found
