@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, Table, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from taskstore.api.schema import Version
@@ -33,6 +34,20 @@ _KIND = {TaskRecord: "task", ProjectRecord: "project", QueueRecord: "queue", Mod
 
 
 _GET_VISIBLE: dict[type[Any], Select[Any]] = {}
+_TASKS = cast(Table, TaskRecord.__table__)
+
+
+def _visible_bound(company: Any) -> ColumnElement[bool]:
+    """``visible()`` with the company as a bound parameter, for statements built once and reused."""
+    return or_(company == bindparam("company"), company == "")
+
+
+@lru_cache(maxsize=128)
+def _task_columns(columns: tuple[str, ...], locked: bool) -> Select[Any]:
+    stmt = select(*(_TASKS.c[c] for c in columns)).where(
+        _TASKS.c.id == bindparam("task_id"), _visible_bound(_TASKS.c.company)
+    )
+    return stmt.with_for_update() if locked else stmt
 
 
 @dataclass
@@ -78,9 +93,9 @@ class OpContext:
         stmt = _GET_VISIBLE.get(record)
         if stmt is None:  # built once per record type: a hot path (every get_by_id)
             stmt = _GET_VISIBLE[record] = select(record).where(
-                record.id == bindparam("rid"), or_(record.company == bindparam("company"), record.company == "")
+                record.id == bindparam("task_id"), _visible_bound(record.company)
             )
-        found: R | None = self.session.scalars(stmt, {"rid": rid, "company": self.company}).first()
+        found: R | None = self.session.scalars(stmt, {"task_id": rid, "company": self.company}).first()
         if found is None:
             raise self.missing(record, rid)
         return found
@@ -96,6 +111,18 @@ class OpContext:
         if found.company != self.company:
             raise public_error(record, [rid])
         return found
+
+    def task_columns_for_write(self, task_id: str, columns: tuple[str, ...]) -> Row[Any]:
+        """Some columns of a task the caller may change, without the ORM (the hot paths of status
+        changes and fine-grained edits); ``columns`` must include ``company``.  Missing -> 400/101,
+        public -> 403/21; the row is locked on PostgreSQL (SQLite write transactions are exclusive)."""
+        stmt = _task_columns(columns, self.dialect == "postgresql")
+        row = self.conn.execute(stmt, {"task_id": task_id, "company": self.company}).first()
+        if row is None:
+            raise self.missing(TaskRecord, task_id)
+        if row.company != self.company:
+            raise public_error(TaskRecord, [task_id])
+        return row
 
     def get_many_for_write(self, record: type[R], ids: Sequence[str]) -> dict[str, R]:
         """All of ``ids`` for writing, locked in sorted id order (no deadlocks between batches)."""

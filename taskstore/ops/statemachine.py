@@ -24,13 +24,13 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, Update, bindparam, or_, select, update
+from sqlalchemy import Table, Update, bindparam, update
 from transitions import Machine
 
 from taskstore.db.records import ProjectRecord, TaskRecord
 from taskstore.enums import TaskStatus as S
 from taskstore.errors import error
-from taskstore.ops.context import OpContext, public_error
+from taskstore.ops.context import OpContext
 
 # from -> the statuses it may move to without force (spec: lifecycle §1.2).  Same-state moves are
 # not listed: the same-state rule allows them unless the operation forbids it.  ``unknown`` has no
@@ -240,22 +240,12 @@ class TaskRow:
 
 _TASKS = cast(Table, TaskRecord.__table__)
 _PROJECTS = cast(Table, ProjectRecord.__table__)
-# OpContext.visible(TaskRecord) with the company bound, so that the statement is built and compiled once.
-_LOAD_ROW = select(*(_TASKS.c[f.name] for f in dataclass_fields(TaskRow))).where(
-    _TASKS.c.id == bindparam("task_id"), or_(_TASKS.c.company == bindparam("company"), _TASKS.c.company == "")
-)
-_LOAD_ROW_LOCKED = _LOAD_ROW.with_for_update()
+_ROW_COLUMNS = tuple(f.name for f in dataclass_fields(TaskRow))
 
 
 def load_for_status(ctx: OpContext, task_id: str) -> TaskRow:
     """The task ``task_id`` for a status change: missing -> 400/101, public -> 403/21 (as get_for_write)."""
-    stmt = _LOAD_ROW_LOCKED if ctx.dialect == "postgresql" else _LOAD_ROW
-    found = ctx.conn.execute(stmt, {"task_id": task_id, "company": ctx.company}).first()
-    if found is None:
-        raise ctx.missing(TaskRecord, task_id)
-    task = TaskRow(*found)
-    if task.company != ctx.company:
-        raise public_error(TaskRecord, [task_id])
+    task = TaskRow(**ctx.task_columns_for_write(task_id, _ROW_COLUMNS)._mapping)
     task.system_tags = list(task.system_tags or [])
     task.extra = dict(task.extra or {})
     return task

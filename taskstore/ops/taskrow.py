@@ -12,25 +12,17 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, Update, bindparam, or_, select, update
+from sqlalchemy import Row, Table, Update, bindparam, update
 
 from taskstore.db.records import TaskRecord
 from taskstore.enums import TaskStatus as S
 from taskstore.errors import error
-from taskstore.ops.context import OpContext, public_error
+from taskstore.ops.context import OpContext
 
 _TASKS = cast(Table, TaskRecord.__table__)
 # Without force only "created"; with force also "in_progress" (never stopped/completed/...: §3.1).
 EDITABLE = (S.created.value,)
 EDITABLE_FORCED = (S.created.value, S.in_progress.value)
-
-
-@lru_cache(maxsize=64)
-def _load_statement(columns: tuple[str, ...], locked: bool) -> Select[Any]:
-    stmt = select(_TASKS.c.company, _TASKS.c.status, *(_TASKS.c[c] for c in columns)).where(
-        _TASKS.c.id == bindparam("task_id"), or_(_TASKS.c.company == bindparam("company"), _TASKS.c.company == "")
-    )
-    return stmt.with_for_update() if locked else stmt
 
 
 @lru_cache(maxsize=64)
@@ -53,12 +45,7 @@ def load(
     Missing or another company's: 400/101; public: 403/21; wrong status: 400/110.  The row is
     locked on PostgreSQL (SQLite write transactions are exclusive already).
     """
-    stmt = _load_statement(tuple(columns), ctx.dialect == "postgresql")
-    row = ctx.conn.execute(stmt, {"task_id": task_id, "company": ctx.company}).first()
-    if row is None:
-        raise ctx.missing(TaskRecord, task_id)
-    if row.company != ctx.company:
-        raise public_error(TaskRecord, [task_id])
+    row = ctx.task_columns_for_write(task_id, ("company", "status", *columns))
     check_status(row.status, force=force, any_status=any_status)
     return row
 
