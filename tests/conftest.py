@@ -28,6 +28,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--backend", action="append", choices=BACKENDS, help="run only on these backends")
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        help="run the full variants of the reliability scenarios (tests/reliability; minutes, not seconds)",
+    )
+
+
+@pytest.fixture(scope="session")
+def soak(pytestconfig: pytest.Config) -> bool:
+    """True under ``pytest --soak``: reliability scenarios use their full load instead of the CI one."""
+    return bool(pytestconfig.getoption("--soak"))
 
 
 def _wanted(config: pytest.Config) -> list[str]:
