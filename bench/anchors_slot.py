@@ -36,7 +36,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench import has_endpoints  # noqa: E402
+from workload import has_endpoints  # noqa: E402
 
 
 def anchors_path(argv: list[str]) -> tuple[Path, list[str]]:

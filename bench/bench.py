@@ -27,7 +27,7 @@ are inserted in one transaction as copies of a row that ``tasks.create`` wrote (
 hyperparams; the tag side table too), which is what N4 creates would have stored; ``--build calls``
 makes them with ``tasks.create`` instead (slower, contract only).
 
-``bench.py`` also exposes the pieces (``make_task``, ``create_body``, ``TaskstoreTarget``,
+``workload.py`` holds the pieces (``make_task``, ``create_body``, ``TaskstoreTarget``,
 ``RawSqlite``, ``clone_build``, ``has_endpoints``) that bench/anchors_slot.py uses to put taskstore
 into the shared anchors table.
 """
@@ -36,377 +36,41 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as _dt
 import gc
 import json
 import os
-import platform
 import random
 import shutil
-import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-# ---------------------------------------------------------------------------------------------------
-# Data: the same generator as /work/shared/bench/anchors.py (make_task), so numbers are comparable.
-# ---------------------------------------------------------------------------------------------------
-N_HPARAMS = 20
-TAG_KEYS = ("grp", "model", "ds", "user", "t")
-TAG_MODS = (10, 7, 13, 5, 100)
-CHOICES = tuple(f"opt{k}" for k in range(8))
-
-
-class Task:
-    __slots__ = ("hp", "i", "id", "name", "tags")
-
-    def __init__(self, i: int, id_: str, name: str, tags: list[str], hp: dict[str, str]) -> None:
-        self.i, self.id, self.name, self.tags, self.hp = i, id_, name, tags, hp
-
-
-def make_task(i: int, seed: int = 7) -> Task:
-    rng = random.Random(seed * 1_000_003 + i)
-    hp = {"lr": "%.6g" % (10 ** rng.uniform(-5, -1))}
-    for j in range(1, N_HPARAMS):
-        hp[f"p{j:02d}"] = CHOICES[rng.randrange(len(CHOICES))]
-    tags = [f"{k}-{i % m}" for k, m in zip(TAG_KEYS, TAG_MODS, strict=True)]
-    return Task(i, f"{rng.getrandbits(128):032x}", f"task-{i}", tags, hp)
-
-
-def clearml_hyperparams(t: Task) -> dict[str, Any]:
-    return {
-        "Args": {
-            k: {"section": "Args", "name": k, "value": v, "type": "float" if k == "lr" else "str"}
-            for k, v in t.hp.items()
-        }
-    }
-
-
-def create_body(t: Task) -> dict[str, Any]:
-    """The tasks.create request of one task (what anchors.py's taskstore slot sends)."""
-    return {"name": t.name, "type": "training", "tags": list(t.tags), "hyperparams": clearml_hyperparams(t)}
-
-
-def raw_doc(t: Task) -> dict[str, Any]:
-    """The JSON document the raw floor keeps next to its scalar columns (anchors.py task_doc)."""
-    return {
-        "name": t.name,
-        "type": "training",
-        "tags": t.tags,
-        "system_tags": [],
-        "comment": "",
-        "hyperparams": clearml_hyperparams(t),
-    }
-
-
-def utcnow() -> _dt.datetime:
-    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
-
-
-def rm_db(path: str) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(path + suffix)
-
-
-def has_endpoints(*names: str) -> bool:
-    """True when taskstore serves every one of ``names`` (checked in its endpoint registry)."""
-    from taskstore.api.registry import handlers
-
-    registered = handlers()
-    return all(n in registered for n in names)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Systems under test
-# ---------------------------------------------------------------------------------------------------
-class TaskstoreTarget:
-    """taskstore through its public contract: TaskStore(url), store.call(...), close()."""
-
-    label = "taskstore"
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.store: Any = None
-
-    def open(self) -> None:
-        from taskstore import TaskStore
-
-        self.store = TaskStore(self.url)
-
-    def close(self) -> None:
-        if self.store is not None:
-            self.store.close()
-            self.store = None
-
-    def create(self, t: Task) -> str:
-        return str(self.store.call("tasks.create", create_body(t))["id"])
-
-    def start(self, tid: str) -> None:
-        self.store.call("tasks.started", {"task": tid})
-
-    def complete(self, tid: str) -> None:
-        self.store.call("tasks.completed", {"task": tid})
-
-    def get(self, tid: str) -> dict[str, Any]:
-        return dict(self.store.call("tasks.get_by_id", {"task": tid})["task"])
-
-    def extend(self, tasks: Sequence[Task], template_id: str, how: str) -> list[str]:
-        if how == "clone":
-            try:
-                return clone_build(self.url, template_id, tasks)
-            except Exception as exc:  # internals moved on: the contract still works
-                log(f"  clone build failed ({type(exc).__name__}: {exc}); growing with tasks.create calls")
-        return [self.create(t) for t in tasks]
-
-
-def clone_build(url: str, template_id: str, tasks: Sequence[Task]) -> list[str]:
-    """Insert ``tasks`` in one transaction as copies of the row ``tasks.create`` wrote for
-    ``template_id`` (own id, name, tags, hyperparams; tag side-table rows too).  Returns the new ids.
-
-    Uses taskstore's table definitions (taskstore.db.records) and its engine setup, nothing else."""
-    from sqlalchemy import insert, select
-
-    from taskstore.db.engine import Database
-    from taskstore.db.records import TaskRecord, TaskTagRecord
-
-    tasks_t: Any = TaskRecord.__table__
-    tags_t: Any = TaskTagRecord.__table__
-    db = Database(url)
-    try:
-        with db.transaction(write=True) as conn:
-            template = dict(conn.execute(select(tasks_t).where(tasks_t.c.id == template_id)).mappings().one())
-            tag_cols = {c.name for c in tags_t.columns}
-            if tag_cols != {"task", "system", "tag"}:
-                raise RuntimeError(f"clone_build: unexpected task_tags columns {sorted(tag_cols)}")
-            ids: list[str] = []
-            for lo in range(0, len(tasks), 5000):
-                chunk = tasks[lo : lo + 5000]
-                rows, tag_rows = [], []
-                for t in chunk:
-                    tid = uuid.uuid4().hex
-                    rows.append(
-                        {
-                            **template,
-                            "id": tid,
-                            "name": t.name,
-                            "tags": list(t.tags),
-                            "hyperparams": clearml_hyperparams(t),
-                        }
-                    )
-                    tag_rows += [{"task": tid, "system": False, "tag": g} for g in sorted(set(t.tags))]
-                    ids.append(tid)
-                conn.execute(insert(tasks_t), rows)
-                conn.execute(insert(tags_t), tag_rows)
-    finally:
-        db.dispose()
-    return ids
-
-
-class RawSqlite:
-    """The floor: stdlib sqlite3, WAL + synchronous=NORMAL, one JSON document per task + a tag side
-    table, one BEGIN IMMEDIATE transaction per create (anchors.py's sqlite-jsontag-wal)."""
-
-    label = "raw sqlite3"
-    DDL = (
-        "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, "
-        "created TEXT NOT NULL, started TEXT, completed TEXT, doc TEXT NOT NULL);"
-        "CREATE INDEX IF NOT EXISTS ix_tasks_status ON tasks(status);"
-        "CREATE INDEX IF NOT EXISTS ix_tasks_name ON tasks(name);"
-        "CREATE TABLE IF NOT EXISTS task_tags (tag TEXT NOT NULL, task_id TEXT NOT NULL, "
-        "PRIMARY KEY (tag, task_id)) WITHOUT ROWID;"
-        "CREATE INDEX IF NOT EXISTS ix_task_tags_task ON task_tags(task_id);"
-    )
-    INS = "INSERT INTO tasks (id, name, status, created, started, completed, doc) VALUES (?,?,?,?,?,?,?)"
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.c: sqlite3.Connection | None = None
-
-    def open(self) -> None:
-        memory = self.path == ":memory:"
-        c = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
-        if not memory:
-            c.execute("PRAGMA journal_mode=WAL")
-            c.execute("PRAGMA synchronous=NORMAL")
-        c.executescript(self.DDL)
-        self.c = c
-
-    def close(self) -> None:
-        if self.c is not None:
-            self.c.close()
-            self.c = None
-
-    def _insert(self, tasks: Sequence[Task]) -> None:
-        assert self.c is not None
-        ts = utcnow().isoformat()
-        self.c.executemany(
-            self.INS,
-            [(t.id, t.name, "created", ts, None, None, json.dumps(raw_doc(t), separators=(",", ":"))) for t in tasks],
-        )
-        self.c.executemany(
-            "INSERT INTO task_tags (tag, task_id) VALUES (?,?)", [(g, t.id) for t in tasks for g in t.tags]
-        )
-
-    def create(self, t: Task) -> str:
-        assert self.c is not None
-        self.c.execute("BEGIN IMMEDIATE")
-        try:
-            self._insert([t])
-            self.c.execute("COMMIT")
-        except BaseException:
-            self.c.execute("ROLLBACK")
-            raise
-        return t.id
-
-    def _transition(self, tid: str, src: str, dst: str, col: str) -> None:
-        assert self.c is not None
-        self.c.execute("BEGIN IMMEDIATE")
-        cur = self.c.execute(
-            f"UPDATE tasks SET status=?, {col}=? WHERE id=? AND status=?", (dst, utcnow().isoformat(), tid, src)
-        )
-        self.c.execute("COMMIT")
-        if cur.rowcount != 1:
-            raise RuntimeError(f"transition {src}->{dst} failed for {tid}")
-
-    def start(self, tid: str) -> None:
-        self._transition(tid, "created", "in_progress", "started")
-
-    def complete(self, tid: str) -> None:
-        self._transition(tid, "in_progress", "completed", "completed")
-
-    def get(self, tid: str) -> dict[str, Any]:
-        assert self.c is not None
-        row = self.c.execute(
-            "SELECT id, name, status, created, started, completed, doc FROM tasks WHERE id = ?", (tid,)
-        ).fetchone()
-        doc: dict[str, Any] = json.loads(row[6])
-        doc.update(id=row[0], status=row[2], created=row[3], started=row[4], completed=row[5])
-        return doc
-
-    def extend(self, tasks: Sequence[Task], template_id: str, how: str) -> list[str]:
-        assert self.c is not None
-        self.c.execute("BEGIN IMMEDIATE")
-        for lo in range(0, len(tasks), 10_000):
-            self._insert(tasks[lo : lo + 10_000])
-        self.c.execute("COMMIT")
-        return [t.id for t in tasks]
-
-
-class RawPostgres:
-    """The floor on PostgreSQL: psycopg 3, the same one-document-per-task schema (JSONB) plus a tag
-    side table, one transaction per create."""
-
-    label = "raw psycopg"
-    DDL = (
-        "CREATE TABLE IF NOT EXISTS raw_tasks (id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, "
-        "created TIMESTAMP NOT NULL, started TIMESTAMP, completed TIMESTAMP, doc JSONB NOT NULL);"
-        "CREATE INDEX IF NOT EXISTS ix_raw_tasks_status ON raw_tasks(status);"
-        "CREATE INDEX IF NOT EXISTS ix_raw_tasks_name ON raw_tasks(name);"
-        "CREATE TABLE IF NOT EXISTS raw_task_tags (tag TEXT NOT NULL, task_id TEXT NOT NULL, "
-        "PRIMARY KEY (tag, task_id));"
-        "CREATE INDEX IF NOT EXISTS ix_raw_task_tags_task ON raw_task_tags(task_id);"
-    )
-    INS = "INSERT INTO raw_tasks (id, name, status, created, started, completed, doc) VALUES (%s,%s,%s,%s,%s,%s,%s)"
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.c: Any = None
-
-    def open(self) -> None:
-        import psycopg
-
-        self.c = psycopg.connect(libpq_url(self.url), options="-c timezone=UTC")
-        with self.c.transaction():
-            self.c.execute(self.DDL)
-
-    def close(self) -> None:
-        if self.c is not None:
-            self.c.close()
-            self.c = None
-
-    def _insert(self, tasks: Sequence[Task]) -> None:
-        ts = utcnow()
-        with self.c.cursor() as cur:
-            cur.executemany(
-                self.INS,
-                [
-                    (t.id, t.name, "created", ts, None, None, json.dumps(raw_doc(t), separators=(",", ":")))
-                    for t in tasks
-                ],
-            )
-            cur.executemany(
-                "INSERT INTO raw_task_tags (tag, task_id) VALUES (%s,%s)", [(g, t.id) for t in tasks for g in t.tags]
-            )
-
-    def create(self, t: Task) -> str:
-        with self.c.transaction():
-            self._insert([t])
-        return t.id
-
-    def _transition(self, tid: str, src: str, dst: str, col: str) -> None:
-        with self.c.transaction():
-            cur = self.c.execute(
-                f"UPDATE raw_tasks SET status=%s, {col}=%s WHERE id=%s AND status=%s", (dst, utcnow(), tid, src)
-            )
-        if cur.rowcount != 1:
-            raise RuntimeError(f"transition {src}->{dst} failed for {tid}")
-
-    def start(self, tid: str) -> None:
-        self._transition(tid, "created", "in_progress", "started")
-
-    def complete(self, tid: str) -> None:
-        self._transition(tid, "in_progress", "completed", "completed")
-
-    def get(self, tid: str) -> dict[str, Any]:
-        with self.c.transaction():
-            row = self.c.execute(
-                "SELECT id, name, status, created, started, completed, doc::text FROM raw_tasks WHERE id = %s", (tid,)
-            ).fetchone()
-        doc: dict[str, Any] = json.loads(row[6])
-        doc.update(id=row[0], status=row[2], created=row[3].isoformat(), started=row[4], completed=row[5])
-        return doc
-
-    def extend(self, tasks: Sequence[Task], template_id: str, how: str) -> list[str]:
-        with self.c.transaction():
-            for lo in range(0, len(tasks), 10_000):
-                self._insert(tasks[lo : lo + 10_000])
-        return [t.id for t in tasks]
-
-
-def libpq_url(url: str) -> str:
-    """A SQLAlchemy-style PostgreSQL URL -> a libpq URI (drops a ``+driver``)."""
-    scheme, rest = url.split("://", 1)
-    return "postgresql://" + rest if scheme.startswith("postgres") else url
-
-
-# ---------------------------------------------------------------------------------------------------
-# Measuring
-# ---------------------------------------------------------------------------------------------------
-def timed(fn: Callable[..., Any], *a: Any) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    r = fn(*a)
-    return time.perf_counter() - t0, r
-
-
-def pct(xs: Sequence[float], q: float) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
-
-
-def run_py(code: str, *args: str, env: dict[str, str] | None = None, cwd: str | None = None) -> dict[str, Any]:
-    r = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
-    )
-    if r.returncode != 0:
-        raise RuntimeError(f"subprocess failed ({r.returncode}): {r.stderr.strip()[-800:]}")
-    return dict(json.loads(r.stdout.strip().splitlines()[-1]))
-
+from measure import (
+    Row,
+    log,
+    machine_info,
+    pct,
+    render,
+    run_py,
+    timed,
+)
+from workload import (
+    N_HPARAMS,
+    TAG_KEYS,
+    RawPostgres,
+    RawSqlite,
+    Task,
+    TaskstoreTarget,
+    create_body,
+    has_endpoints,
+    libpq_url,
+    make_task,
+    raw_doc,
+    rm_db,
+)
 
 IMPORT_CODE = """
 import json, time
@@ -451,104 +115,6 @@ t3 = time.perf_counter()
 c.close()
 print(json.dumps({"import": t1 - t0, "lazy": 0.0, "open": t2 - t1, "call": t3 - t2}))
 """
-
-
-class Row:
-    """One line of the table: a workload's number for taskstore and for the raw floor."""
-
-    def __init__(
-        self,
-        backend: str,
-        workload: str,
-        unit: str,
-        ts: float | None,
-        raw: float | None,
-        target: tuple[str, float] | None = None,
-        note: str = "",
-    ) -> None:
-        self.backend, self.workload, self.unit, self.ts, self.raw = backend, workload, unit, ts, raw
-        self.target, self.note = target, note
-
-    @property
-    def ratio(self) -> float | None:
-        """taskstore time per operation / raw time per operation."""
-        if self.ts is None or self.raw is None or not self.ts or not self.raw:
-            return None
-        return self.raw / self.ts if self.unit == "/s" else self.ts / self.raw
-
-    @property
-    def ok(self) -> bool | None:
-        if self.target is None or self.ts is None:
-            return None
-        op, val = self.target
-        return self.ts >= val if op == ">=" else self.ts <= val
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "backend": self.backend,
-            "workload": self.workload,
-            "unit": self.unit,
-            "taskstore": self.ts,
-            "raw": self.raw,
-            "ratio": self.ratio,
-            "target": list(self.target) if self.target else None,
-            "meets_target": self.ok,
-            "note": self.note,
-        }
-
-
-def fmt(v: float | None, unit: str) -> str:
-    if v is None:
-        return "-"
-    if unit == "/s":
-        return f"{v:,.0f}/s"
-    if unit == "ms":
-        digits = 0 if v >= 100 else 1 if v >= 10 else 2 if v >= 0.1 else 3
-        return f"{v:,.{digits}f} ms"
-    return f"{v:g} {unit}"
-
-
-def fmt_target(t: tuple[str, float] | None, unit: str) -> str:
-    if t is None:
-        return ""
-    op, val = t
-    return ("≥ " if op == ">=" else "≤ ") + fmt(val, unit)
-
-
-def render(rows: Iterable[Row]) -> str:
-    head = ("backend", "workload", "taskstore", "raw", "ts/raw", "target", "")
-    lines = []
-    for r in rows:
-        ts = r.note if r.ts is None and r.note else fmt(r.ts, r.unit)
-        ratio = "" if r.ratio is None else f"{r.ratio:.1f}x"
-        ok = "" if r.ok is None else ("ok" if r.ok else "MISS")
-        note = r.note if r.ts is not None and r.note else ""
-        lines.append(
-            (
-                r.backend,
-                r.workload,
-                ts,
-                fmt(r.raw, r.unit),
-                ratio,
-                fmt_target(r.target, r.unit),
-                (ok + ("  " + note if note else "")).strip(),
-            )
-        )
-    widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
-    right = {2, 3, 4}
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    out = [line(head), line(["-" * w for w in widths])]
-    out += [line(x) for x in lines]
-    return "\n".join(out)
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -893,30 +459,6 @@ def w0_postgres(url: str, reps: int) -> list[Row]:
             statistics.median(reopen_raw) * ms,
         ),
     ]
-
-
-# ---------------------------------------------------------------------------------------------------
-def machine_info() -> dict[str, Any]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    info: dict[str, Any] = {
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "cpu": "",
-    }
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    for pkg in ("taskstore", "sqlalchemy", "psycopg"):
-        try:
-            info[pkg] = version(pkg)
-        except PackageNotFoundError:
-            info[pkg] = None
-    return info
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench import clearml_hyperparams, make_task  # noqa: E402
+from workload import clearml_hyperparams, make_task  # noqa: E402
 
 STATUS_CYCLE = ("completed", "completed", "in_progress", "created")
 PAGE = 50
