@@ -13,15 +13,15 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, Table, bindparam, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from taskstore.api.schema import Version
-from taskstore.db.records import ModelRecord, ProjectRecord, QueueRecord, TaskRecord
+from taskstore.db.records import ModelRecord, ProjectRecord, QueueRecord, ScrollRecord, TaskRecord
 from taskstore.db.types import utcnow
 from taskstore.errors import APIError, error
 
-R = TypeVar("R", TaskRecord, ProjectRecord, QueueRecord, ModelRecord)
+R = TypeVar("R", TaskRecord, ProjectRecord, QueueRecord, ModelRecord, ScrollRecord)
 
 # What "not found" is called for each kind of record, as the reference names it.
 _MISSING = {
@@ -37,15 +37,20 @@ _GET_VISIBLE: dict[type[Any], Select[Any]] = {}
 _TASKS = cast(Table, TaskRecord.__table__)
 
 
-def _visible_bound(company: Any) -> ColumnElement[bool]:
-    """``visible()`` with the company as a bound parameter, for statements built once and reused."""
+def visible_bound(company: Any) -> ColumnElement[bool]:
+    """``visible()`` with the company as the bound parameter ``company``, for statements built once."""
     return or_(company == bindparam("company"), company == "")
+
+
+def own_bound(company: Any) -> ColumnElement[bool]:
+    """``own()`` with the company as the bound parameter ``company``, for statements built once."""
+    return cast(ColumnElement[bool], company == bindparam("company"))
 
 
 @lru_cache(maxsize=128)
 def _task_columns(columns: tuple[str, ...], locked: bool) -> Select[Any]:
     stmt = select(*(_TASKS.c[c] for c in columns)).where(
-        _TASKS.c.id == bindparam("task_id"), _visible_bound(_TASKS.c.company)
+        _TASKS.c.id == bindparam("task_id"), visible_bound(_TASKS.c.company)
     )
     return stmt.with_for_update() if locked else stmt
 
@@ -85,6 +90,10 @@ class OpContext:
     def own(self, record: type[R]) -> ColumnElement[bool]:
         return record.company == self.company
 
+    def made_public_by_own(self) -> ColumnElement[bool]:
+        """Public tasks that this caller's company made public (what tasks.make_private may take back)."""
+        return and_(TaskRecord.company == "", TaskRecord.extra["company_origin"].as_string() == self.company)
+
     def missing(self, record: type[R], rid: str) -> APIError:
         return error(_MISSING[record], id=rid, company=self.company)
 
@@ -93,7 +102,7 @@ class OpContext:
         stmt = _GET_VISIBLE.get(record)
         if stmt is None:  # built once per record type: a hot path (every get_by_id)
             stmt = _GET_VISIBLE[record] = select(record).where(
-                record.id == bindparam("task_id"), _visible_bound(record.company)
+                record.id == bindparam("task_id"), visible_bound(record.company)
             )
         found: R | None = self.session.scalars(stmt, {"task_id": rid, "company": self.company}).first()
         if found is None:

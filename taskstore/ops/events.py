@@ -14,7 +14,7 @@ from taskstore.db.records import EventRecord, TaskRecord
 from taskstore.enums import TaskStatus
 from taskstore.errors import error
 from taskstore.ops import metrics, taskrow
-from taskstore.ops.context import OpContext, chunks
+from taskstore.ops.context import OpContext, chunks, own_bound
 from taskstore.ops.status import seconds_since
 
 # Events of these tasks are kept unless the caller allows it (allow_locked / force).
@@ -96,7 +96,7 @@ def _load_tasks(allow_locked: bool, lock: bool) -> Select[Any]:
     t = _TASKS.c
     stmt = (
         select(t.id, t.status, t.started, t.last_iteration, t.last_metrics, t.extra)
-        .where(t.id.in_(bindparam("ids", expanding=True)), t.company == bindparam("company"))
+        .where(t.id.in_(bindparam("ids", expanding=True)), own_bound(t.company))
         .order_by(t.id)
     )
     if not allow_locked:

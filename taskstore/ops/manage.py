@@ -205,10 +205,7 @@ def move(ctx: OpContext, ids: Sequence[str], *, project: str | None, project_nam
 def set_public(ctx: OpContext, ids: Sequence[str], *, public: bool) -> int:
     """make_public / make_private: all or nothing (400/101 with the ids that do not qualify)."""
     wanted = sorted(set(require_ids(ids)))
-    if public:
-        cond = ctx.own(TaskRecord)
-    else:
-        cond = (TaskRecord.company == "") & (TaskRecord.extra["company_origin"].as_string() == ctx.company)
+    cond = ctx.own(TaskRecord) if public else ctx.made_public_by_own()
     found: set[str] = set()
     for chunk in chunks(wanted):
         found.update(ctx.session.scalars(select(TaskRecord.id).where(TaskRecord.id.in_(chunk), cond)))

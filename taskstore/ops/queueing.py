@@ -29,7 +29,7 @@ from taskstore.db.records import QueueEntryRecord, QueueRecord, TaskRecord
 from taskstore.enums import TaskStatus
 from taskstore.errors import error
 from taskstore.ops import queues, statemachine
-from taskstore.ops.context import OpContext
+from taskstore.ops.context import OpContext, own_bound, visible_bound
 from taskstore.ops.taskdoc import DELETED_PREFIX, check_models, check_project
 
 ENQUEUE_STATUS = "enqueue_status"  # kept in TaskRecord.extra (internal, hidden from get_all)
@@ -155,10 +155,8 @@ def pop_next(ctx: OpContext, queue_id: str) -> tuple[str, datetime] | None:
     return row[0], row[1]
 
 
-# ctx.own(QueueRecord) with the company bound, so that the statements are built and compiled once.
-_OWN_QUEUE = select(QueueRecord.id).where(
-    QueueRecord.id == bindparam("queue"), QueueRecord.company == bindparam("company")
-)
+# Built and compiled once: the company is bound per call.
+_OWN_QUEUE = select(QueueRecord.id).where(QueueRecord.id == bindparam("queue"), own_bound(QueueRecord.company))
 
 
 def _pop_statement(*, skip_locked: bool) -> ReturningDelete[str, datetime]:
@@ -205,9 +203,8 @@ def task_owner(ctx: OpContext, task_id: str) -> dict[str, str] | None:
     return None if row is None else {"company": row[0], "user": row[1]}
 
 
-# ctx.visible(TaskRecord) with the company bound (built and compiled once).
 _OWNER = select(TaskRecord.company, TaskRecord.user).where(
-    TaskRecord.id == bindparam("task"), TaskRecord.company.in_([bindparam("company"), ""])
+    TaskRecord.id == bindparam("task"), visible_bound(TaskRecord.company)
 )
 
 

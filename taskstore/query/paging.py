@@ -87,7 +87,7 @@ def scroll_window(ctx: OpContext, req: Mapping[str, Any], endpoint: str) -> Wind
     state = None
     if isinstance(sid, str) and sid:
         state = ctx.session.scalars(
-            select(ScrollRecord).where(ScrollRecord.id == sid, ScrollRecord.company == ctx.company)
+            select(ScrollRecord).where(ScrollRecord.id == sid, ctx.own(ScrollRecord))
         ).first()
     if state is None:
         state = ScrollRecord(id=uuid.uuid4().hex, company=ctx.company, position=0, state={}, last_used=ctx.now)
