@@ -1,4 +1,4 @@
-"""models.create, get_by_id, get_all, edit: the model registry entries tasks refer to."""
+"""models.create, get_by_id, get_all, edit, delete: the model registry entries tasks refer to."""
 
 from __future__ import annotations
 
@@ -31,3 +31,8 @@ def get_all(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
 def edit(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
     fields = models.edit_model(ctx, req["model"], req)
     return shaping.updated(1 if fields else 0, fields)
+
+
+@endpoint("models.delete")
+def delete(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
+    return models.delete_model(ctx, req["model"], force=bool(req.get("force")))

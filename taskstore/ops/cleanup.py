@@ -13,13 +13,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 
 from taskstore.db.records import EventRecord, ModelRecord, TaskRecord, TaskTagRecord
 from taskstore.enums import TaskStatus as S
 from taskstore.errors import APIError, error
-from taskstore.ops import events, queueing
-from taskstore.ops.context import OpContext, chunks
+from taskstore.ops import events, models, queueing
+from taskstore.ops.context import OpContext
 from taskstore.ops.statemachine import UNSET, change_status, precheck
 from taskstore.ops.status import leave_queue
 from taskstore.ops.taskdoc import DELETED_PREFIX
@@ -99,14 +99,8 @@ def _in_use(ctx: OpContext, draft: dict[str, ModelRecord]) -> set[str]:
     """The draft models some task (this one included) lists as an input model."""
     if not draft:
         return set()
-    text = cast(TaskRecord.models, Text)
-    used: set[str] = set()
-    for chunk in chunks(sorted(draft), 100):
-        cond = or_(*(text.contains(i, autoescape=True) for i in chunk))
-        rows = ctx.session.execute(select(TaskRecord.models).where(cond))
-        for (doc,) in rows:
-            used.update(m.get("model") for m in (doc or {}).get("input") or () if m.get("model") in draft)
-    return used
+    using = models.tasks_using(ctx, draft)
+    return {m["model"] for t in using for m in models.input_models(t) if m.get("model") in draft}
 
 
 def _event_urls(ctx: OpContext, task_id: str) -> set[str]:
