@@ -82,8 +82,9 @@ def _verify(ctx: OpContext, task: TaskRecord, force: bool) -> _Models:
         raise error("task_cannot_be_deleted", "has output models, use force=True", task=task.id, models=len(published))
     output_ids = [m.get("model") for m in (task.models or {}).get("output") or () if m.get("model")]
     if output_ids:
-        # Only models the caller can see (the reference looks in every company).
-        stmt = select(ModelRecord).where(ModelRecord.id.in_(set(output_ids)), ctx.visible(ModelRecord))
+        # Only models of the caller's company (the reference looks in every company): another company's
+        # models and public ones are not the caller's to delete, re-point or be refused by.
+        stmt = select(ModelRecord).where(ModelRecord.id.in_(set(output_ids)), ctx.own(ModelRecord))
         for model in ctx.session.scalars(stmt.order_by(ModelRecord.id)):
             if model.ready:
                 if not force:

@@ -42,9 +42,10 @@ def visible_bound(company: Any) -> ColumnElement[bool]:
     return or_(company == bindparam("company"), company == "")
 
 
-def own_bound(company: Any) -> ColumnElement[bool]:
-    """``own()`` with the company as the bound parameter ``company``, for statements built once."""
-    return cast(ColumnElement[bool], company == bindparam("company"))
+def own_bound(company: Any, name: str = "company") -> ColumnElement[bool]:
+    """``own()`` with the company as the bound parameter ``name``, for statements built once (an UPDATE
+    of a table with a ``company`` column needs another name: that one is reserved for its SET clause)."""
+    return cast(ColumnElement[bool], company == bindparam(name))
 
 
 @lru_cache(maxsize=128)

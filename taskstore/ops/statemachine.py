@@ -30,7 +30,7 @@ from transitions import Machine
 from taskstore.db.records import ProjectRecord, TaskRecord
 from taskstore.enums import TaskStatus as S
 from taskstore.errors import error
-from taskstore.ops.context import OpContext
+from taskstore.ops.context import OpContext, own_bound
 
 # from -> the statuses it may move to without force (spec: lifecycle §1.2).  Same-state moves are
 # not listed: the same-state rule allows them unless the operation forbids it.  ``unknown`` has no
@@ -261,8 +261,11 @@ def _update_statement(columns: tuple[str, ...]) -> Update:
     )
 
 
+# Only a project of the caller's company (see tasks.touch_project).
 _TOUCH_PROJECT = (
-    update(_PROJECTS).where(_PROJECTS.c.id == bindparam("w_project")).values(last_update=bindparam("w_now"))
+    update(_PROJECTS)
+    .where(_PROJECTS.c.id == bindparam("w_project"), own_bound(_PROJECTS.c.company, "w_company"))
+    .values(last_update=bindparam("w_now"))
 )
 
 
@@ -323,7 +326,7 @@ def change_status(
 
         drop_entries(ctx, task.id)
     if bookkeeping and task.project:
-        ctx.conn.execute(_TOUCH_PROJECT, {"w_project": task.project, "w_now": ctx.now})
+        ctx.conn.execute(_TOUCH_PROJECT, {"w_project": task.project, "w_now": ctx.now, "w_company": ctx.company})
     return {k: None if v is UNSET else v for k, v in written.items()}
 
 

@@ -36,8 +36,13 @@ def new_id() -> str:
 
 
 def touch_project(ctx: OpContext, project: str | None) -> None:
+    """The project's ``last_update`` = now, for a project of the caller's company only: a task may name
+    another company's or a public project (update does not check it; a clone of a public task keeps
+    the source's), and a caller never writes a row it could not write directly."""
     if project:
-        ctx.session.execute(update(ProjectRecord).where(ProjectRecord.id == project).values(last_update=ctx.now))
+        ctx.session.execute(
+            update(ProjectRecord).where(ProjectRecord.id == project, ctx.own(ProjectRecord)).values(last_update=ctx.now)
+        )
 
 
 def create_task(ctx: OpContext, request: Mapping[str, Any], *, legacy_inputs: bool) -> str:
