@@ -9,11 +9,14 @@ database at once all succeed and leave exactly one version row.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Column, Connection, MetaData, String, Table, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 
 from taskstore.db.engine import Database
+from taskstore.db.errors import is_transient
 from taskstore.db.records import Base
 
 VERSION_TABLE = "taskstore_alembic_version"
@@ -22,6 +25,8 @@ HEAD_REVISION = "0003"
 # Every revision this taskstore knows, oldest first.
 KNOWN_REVISIONS = ("0001", "0002", "0003")
 _ADVISORY_LOCK_KEY = 0x7A5C5707
+# How long opening a database waits for another process's schema creation or upgrade.
+SCHEMA_WAIT_S = 600.0
 
 _version_meta = MetaData()
 version_table = Table(VERSION_TABLE, _version_meta, Column("version_num", String(32), primary_key=True))
@@ -42,7 +47,24 @@ def current_revision(conn: Connection) -> str | None:
 
 
 def ensure_current(db: Database, *, upgrade: bool = True) -> str:
-    """Create, upgrade or verify the schema; return the revision the database is at."""
+    """Create, upgrade or verify the schema; return the revision the database is at.
+
+    While another process holds the schema transaction (it is creating or upgrading the database), wait
+    for it up to ``SCHEMA_WAIT_S``: an upgrade of a large database outlasts the lock wait of a call
+    (busy_timeout 30 s on SQLite, lock_timeout 20 s on PostgreSQL), and every process opening the
+    database meanwhile must succeed once it is done, not fail with "database is locked" / "lock timeout".
+    """
+    deadline = time.monotonic() + SCHEMA_WAIT_S
+    while True:
+        try:
+            return _ensure_current_once(db, upgrade=upgrade)
+        except DBAPIError as exc:
+            if not is_transient(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)  # each try already waited the backend's lock wait; this only avoids a busy loop
+
+
+def _ensure_current_once(db: Database, *, upgrade: bool) -> str:
     with db.transaction(write=True) as conn:
         if db.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
