@@ -134,11 +134,13 @@ def _stamp(ctx: OpContext, task: TaskRecord, written: dict[str, Any]) -> dict[st
 
 def _update_values(request: Mapping[str, Any]) -> dict[str, Any]:
     values = {k: request[k] for k in UPDATE_FIELDS if request.get(k) is not None}
+    # Tags first, as on create/edit: 400/16 comes from field processing, the name's 400/800 from
+    # the document's validation when it is written (query_edit §2.2 steps 4 and 13).
+    if "tags" in values:
+        check_tags(values["tags"], values.get("system_tags"))
     if "name" in values:
         values["name"] = values["name"].strip()
         check_name(values["name"])
-    if "tags" in values:
-        check_tags(values["tags"], values.get("system_tags"))
     return values
 
 

@@ -1,16 +1,17 @@
 """A hypothesis state machine: random status calls on several tasks and two queues, checked after
 every step against a small pure-Python model of lifecycle §1-§10.
 
-The model (``SpecModel``) knows nothing of taskstore: its transition table is copied from the spec
-(§1.2) by hand.  After each step the status of every task, the entries of both queues (in order) and
-the error code of the call must match the model.  To extend it, add a ``SpecModel`` method that
-returns the expected error (or None) and applies the change, and a ``@rule`` that calls the endpoint.
+The model (``SpecModel``, in tests/reliability/stateful_model.py, shared with the reliability S1
+machine that covers every task endpoint) knows nothing of taskstore: its transition table is copied
+from the spec (§1.2) by hand.  After each step the status of every task, the entries of both queues
+(in order, read from the database and through the API) and the error code of the call must match the
+model.  To extend it, add a ``SpecModel`` method that returns the expected error (or None) and
+applies the change, and a ``@rule`` that calls the endpoint.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -25,161 +26,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import select
+from stateful_model import SIGNAL_TARGETS, STATUSES, Code, SpecModel, TaskModel  # shared with reliability S1
 
 from taskstore import APIError, TaskStore
 from taskstore.db.records import QueueEntryRecord, TaskRecord
-
-# lifecycle §1.2, by hand: the moves allowed without force (same-state moves are handled apart).
-SPEC_MOVES: dict[str, set[str]] = {
-    "created": {"queued", "in_progress"},
-    "queued": {"created", "in_progress", "stopped"},
-    "in_progress": {"created", "stopped", "failed", "completed"},
-    "stopped": {"created", "queued", "in_progress", "failed", "closed", "completed", "publishing", "published"},
-    "closed": {"created", "stopped", "failed", "publishing", "published"},
-    "failed": {"created", "stopped", "published"},
-    "completed": {"created", "in_progress", "published"},
-    "publishing": {"published"},
-    "published": set(),
-}
-STATUSES = [*SPEC_MOVES, "unknown"]
-SIGNAL_TARGETS = {"started": "in_progress", "stopped": "stopped", "failed": "failed", "close": "closed",
-                  "completed": "completed"}  # fmt: skip
-Code = tuple[int, int] | None
-
-
-@dataclass
-class TaskModel:
-    status: str = "created"
-    enqueue_status: str | None = None
-    queue: str | None = None  # execution.queue
-    archived: bool = False
-
-
-class SpecModel:
-    """What the spec (with our deliberate differences) says the store holds."""
-
-    def __init__(self, queues: list[str]) -> None:
-        self.tasks: dict[str, TaskModel] = {}
-        self.entries: dict[str, list[str]] = {q: [] for q in queues}
-
-    # -- helpers --------------------------------------------------------------------------------------
-    @staticmethod
-    def refusal(current: str, target: str, *, force: bool, same: str = "allow") -> Code:
-        """SCP's check (§1.2 rules 1-3); ``same``: allow / forbid / table."""
-        if force:
-            return None
-        if current == target and same != "table":
-            return (400, 110) if same == "forbid" else None
-        if current not in SPEC_MOVES:
-            return (500, 1)
-        return None if target in SPEC_MOVES[current] else (400, 110)
-
-    def move(self, tid: str, target: str) -> None:
-        """A successful status change: leaving ``queued`` leaves every queue (our difference)."""
-        task = self.tasks[tid]
-        if task.status == "queued" and target != "queued":
-            self.drop(tid)
-        task.status = target
-
-    def drop(self, tid: str, keep: str | None = None) -> None:
-        for q, items in self.entries.items():
-            if q != keep:
-                items[:] = [t for t in items if t != tid]
-
-    def dar(self, tid: str) -> Code:
-        """§1.6 dequeue-and-revert; on an error nothing changes."""
-        task = self.tasks[tid]
-        if task.status != "queued":
-            return (400, 101)
-        if not task.queue:
-            return (400, 11)
-        if tid not in self.entries[task.queue]:
-            return (400, 703)
-        target = task.enqueue_status or "created"
-        code = self.refusal("queued", target, force=False)
-        if code:
-            return code
-        self.entries[task.queue] = [t for t in self.entries[task.queue] if t != tid]
-        self.move(tid, target)
-        task.enqueue_status = None
-        return None
-
-    # -- operations ------------------------------------------------------------------------------------
-    def signal(self, tid: str, op: str, force: bool) -> Code:
-        target = SIGNAL_TARGETS[op]
-        code = self.refusal(self.tasks[tid].status, target, force=force)
-        if code is None:
-            self.move(tid, target)
-        return code
-
-    def stop(self, tid: str, force: bool) -> Code:  # no worker ever reports here: the immediate path
-        code = self.refusal(self.tasks[tid].status, "stopped", force=force)
-        if code is None:
-            self.move(tid, "stopped")
-        return code
-
-    def publish(self, tid: str, force: bool) -> Code:
-        code = self.refusal(self.tasks[tid].status, "published", force=force, same="table")
-        if code is None:
-            self.move(tid, "published")
-        return code
-
-    def reset(self, tid: str, force: bool) -> Code:
-        task = self.tasks[tid]
-        if not force:
-            if task.status == "published":
-                return (400, 110)
-            if task.status == "publishing":
-                return (400, 101)  # events lock
-        code = self.refusal(task.status, "created", force=force)
-        if code is None:
-            self.move(tid, "created")
-            self.drop(tid)
-            task.enqueue_status = task.queue = None
-        return code
-
-    def enqueue(self, tid: str, queue: str, force: bool) -> Code:
-        task = self.tasks[tid]
-        previous = task.status
-        code = self.refusal(previous, "queued", force=force, same="forbid")
-        if code is None and tid in self.entries[queue]:
-            code = (400, 706)
-        if code:
-            return code
-        task.enqueue_status = (task.enqueue_status or previous) if previous == "queued" else previous
-        if previous == "queued":
-            self.drop(tid, keep=queue)
-        task.status, task.queue = "queued", queue
-        self.entries[queue].append(tid)
-        return None
-
-    def dequeue(self, tid: str) -> Code:
-        return self.dar(tid)
-
-    def archive(self, tid: str) -> Code:
-        if self.tasks[tid].status == "queued":
-            self.dar(tid)  # errors swallowed
-        self.tasks[tid].archived = True
-        return None
-
-    def delete(self, tid: str, force: bool) -> Code:
-        task = self.tasks[tid]
-        if not force and task.status != "created" and not task.archived:
-            return (400, 123)
-        snapshot = (task.status, task.enqueue_status, {q: list(v) for q, v in self.entries.items()})
-        if task.status == "queued":
-            self.dar(tid)
-        if not force and task.status in ("publishing", "published"):
-            task.status, task.enqueue_status, self.entries = snapshot  # the whole call rolls back
-            return (400, 101)
-        self.drop(tid)
-        del self.tasks[tid]
-        return None
-
-    def edit_status(self, tid: str, status: str) -> Code:
-        self.move(tid, status)  # tasks.edit(force): no checks, no bookkeeping
-        return None
-
 
 _names = itertools.count()
 
@@ -255,7 +105,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.model.tasks)
     def archive(self, data: st.DataObject) -> None:
         tid = self._task(data)
-        self._check(self.model.archive(tid), lambda: self._call("archive", tid, True))
+        self._check(self.model.archive_one(tid), lambda: self._call("archive", tid, True))
 
     @rule(data=st.data(), force=st.booleans(), batch=st.booleans())
     @precondition(lambda self: self.model.tasks)
