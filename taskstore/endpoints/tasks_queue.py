@@ -37,7 +37,12 @@ def enqueue_many(ctx: OpContext, req: dict[str, Any]) -> dict[str, Any]:
     """Queue many tasks (no force); each id resolves the queue itself, so queue errors fail every id."""
     validate = bool(req.get("validate_tasks"))
     return run_many(
-        ctx, req["ids"], lambda c, tid: {"queued": True, **_enqueue(c, tid, req, force=False, validate=validate)}
+        ctx,
+        req["ids"],
+        lambda c, tid: {"queued": True, **_enqueue(c, tid, req, force=False, validate=validate)},
+        # The target queue row is locked up front with the others (PostgreSQL); a queue named by
+        # queue_name, or the default queue, is resolved per item and so locked after them.
+        queues=[req["queue"]] if req.get("queue") else [],
     )
 
 

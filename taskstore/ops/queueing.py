@@ -29,7 +29,7 @@ from taskstore.db.records import QueueEntryRecord, QueueRecord, TaskRecord
 from taskstore.enums import TaskStatus
 from taskstore.errors import error
 from taskstore.ops import queues, statemachine
-from taskstore.ops.context import OpContext, own_bound, visible_bound
+from taskstore.ops.context import OpContext, chunks, own_bound, visible_bound
 from taskstore.ops.taskdoc import DELETED_PREFIX, check_models, check_project
 
 ENQUEUE_STATUS = "enqueue_status"  # kept in TaskRecord.extra (internal, hidden from get_all)
@@ -40,6 +40,7 @@ __all__ = [
     "dequeue_task",
     "drop_entries",
     "enqueue_task",
+    "lock_queues",
     "pop_next",
     "remove_entries",
     "remove_task_entries",
@@ -76,6 +77,26 @@ _TOUCH_QUEUES = (
     .where(QueueRecord.id.in_(bindparam("queues", expanding=True)))
     .values(last_update=bindparam("now"))
 )
+
+
+def lock_queues(ctx: OpContext, queue_ids: Iterable[str]) -> None:
+    """PostgreSQL: lock the caller's queue rows among ``queue_ids``, in sorted id order (SQLite: nothing
+    to do, its write transactions are exclusive).
+
+    Every writing call takes its rows in one order: tasks, then queues, then projects (a status change
+    touches the task's project last).  A call that would otherwise reach a queue row only after the
+    project row (an enqueue: status change first, then the entry) or several rows in request order
+    (a batch) locks them here first, so that no two calls wait for each other's rows in a cycle.
+    """
+    if ctx.dialect != "postgresql":
+        return
+    for chunk in chunks(sorted(set(queue_ids))):
+        ctx.session.execute(
+            select(QueueRecord.id)
+            .where(QueueRecord.id.in_(chunk), ctx.own(QueueRecord))
+            .order_by(QueueRecord.id)
+            .with_for_update()
+        )
 
 
 def add_entry(ctx: OpContext, queue_id: str, task_id: str) -> None:
@@ -258,6 +279,11 @@ def enqueue_task(
     task = ctx.get_for_write(TaskRecord, task_id)
     if validate:
         validate_references(ctx, task)
+    if ctx.dialect == "postgresql":  # the queue rows this call writes, before change_status touches the project
+        held = [queue_id]
+        if task.status == TaskStatus.queued:  # (force) its entries elsewhere are dropped
+            held += ctx.session.scalars(select(QueueEntryRecord.queue).where(QueueEntryRecord.task == task.id))
+        lock_queues(ctx, held)
     previous = task.status
     enqueue_status = previous
     if previous == TaskStatus.queued:
