@@ -28,12 +28,10 @@ and delays (the timing of the calls themselves varies from run to run).
 from __future__ import annotations
 
 import copy
-import json
 import multiprocessing
 import os
 import random
 import re
-import signal
 import statistics
 import time
 from collections import Counter
@@ -44,8 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crash_writer import run_plan
-from sqlalchemy import func, select, text
+from crash_writer import Tally, Writer, WriterLog, wait_backend_gone
+from sqlalchemy import func, select
 
 from taskstore import APIError, TaskStore
 from taskstore.db.records import EventRecord, ModelRecord, QueueEntryRecord, TaskRecord, TaskTagRecord
@@ -66,10 +64,6 @@ START_STATUSES = {
     "enqueue_many": ("created", "stopped"),
     "archive_many": ("created", "queued", "in_progress", "stopped"),
 }
-READY_TIMEOUT_S = 120.0  # a spawned writer imports taskstore and opens the store (2 busy cores)
-EXIT_TIMEOUT_S = 30.0
-BACKEND_GONE_TIMEOUT_S = 60.0
-FIRST_CALL_GUESS_S = 0.01  # for the first round's kill delay; later rounds use measured call times
 
 
 @dataclass(frozen=True)
@@ -396,122 +390,6 @@ def diff(expected: World, observed: World) -> list[str]:
     return out
 
 
-# -- the writer process ------------------------------------------------------------------------------------
-@dataclass
-class WriterLog:
-    ready: float | None = None
-    begins: dict[int, float] = field(default_factory=dict)
-    acks: dict[int, tuple[float, dict[str, Any]]] = field(default_factory=dict)
-    done: bool = False
-    errors: list[str] = field(default_factory=list)
-
-    @classmethod
-    def read(cls, path: Path) -> WriterLog:
-        log = cls()
-        content = path.read_text("utf-8") if path.exists() else ""
-        lines = content.split("\n")
-        for line in lines[:-1]:  # the last piece has no newline: a line cut by the kill, or ""
-            kind, _, rest = line.partition(" ")
-            if kind == "ready":
-                log.ready = float(rest)
-            elif kind == "begin":
-                n, t = rest.split(" ")
-                log.begins[int(n)] = float(t)
-            elif kind == "ack":
-                n, t, summary = rest.split(" ", 2)
-                log.acks[int(n)] = (float(t), json.loads(summary))
-            elif kind == "done":
-                log.done = True
-            else:
-                log.errors.append(line)
-        return log
-
-    def call_seconds(self) -> list[float]:
-        """Begin-to-begin times of consecutive calls (a call plus the log writes around it)."""
-        return [self.begins[n + 1] - self.begins[n] for n in self.begins if n + 1 in self.begins]
-
-
-@dataclass
-class Tally:
-    outcomes: Counter[str] = field(default_factory=Counter)
-    call_s: list[float] = field(default_factory=list)
-    delays: list[float] = field(default_factory=list)
-
-    def estimate(self) -> float:
-        """Seconds per call: the median measured so far (a first guess before any was measured)."""
-        return statistics.median(self.call_s) if self.call_s else FIRST_CALL_GUESS_S
-
-
-def with_app_name(url: str, name: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}application_name={name}"
-
-
-def wait_backend_gone(store: TaskStore, app_name: str) -> None:
-    """PostgreSQL: wait until the server has noticed the dead client (and rolled its transaction back)."""
-    deadline = time.monotonic() + BACKEND_GONE_TIMEOUT_S
-    while True:
-        with store._db.transaction(write=False) as conn:
-            left = conn.execute(
-                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n"), {"n": app_name}
-            ).scalar()
-        if not left:
-            return
-        assert time.monotonic() < deadline, f"the killed writer's backend {app_name} is still there"
-        time.sleep(0.05)
-
-
-@dataclass
-class Writer:
-    """A spawned crash_writer.run_plan process, started ahead of its round (its start-up, mostly
-    imports, overlaps the parent's checks of the previous round and the setup of its own)."""
-
-    proc: Any
-    planned: Any
-    ready: Any
-    go: Any
-    log_path: Path
-    plan_path: Path
-    app_name: str  # PostgreSQL: the application_name of its connections
-
-    @classmethod
-    def start(cls, ctx: Any, db_url: str, op: str, number: int, tmp_path: Path) -> Writer:
-        app_name = f"k1_{op}_{number}"
-        url = db_url if db_url.startswith("sqlite") else with_app_name(db_url, app_name)
-        planned, ready, go = ctx.Event(), ctx.Event(), ctx.Event()
-        log_path, plan_path = tmp_path / f"r{number}.log", tmp_path / f"r{number}.json"
-        args = (url, COMPANY, USER, str(plan_path), str(log_path), planned, ready, go)
-        proc = ctx.Process(target=run_plan, args=args, daemon=True)
-        proc.start()
-        return cls(proc, planned, ready, go, log_path, plan_path, app_name)
-
-    def run_and_kill(self, rnd: Round, rng: random.Random, tally: Tally, where: str) -> WriterLog:
-        """Hand the writer its plan, let it run for a random time, SIGKILL it; its log."""
-        plan = [{"endpoint": c["endpoint"], "body": c["body"]} for c in rnd.plan]
-        self.plan_path.write_text(json.dumps(plan), "utf-8")
-        self.planned.set()
-        assert self.ready.wait(READY_TIMEOUT_S), f"{where}: the writer did not get ready"
-        pre = WriterLog.read(self.log_path)
-        assert pre.ready is not None and not pre.errors, f"{where}: {pre.errors}"
-        # Spread over the whole call sequence, from the measured call times (a kill that comes after
-        # the last call still checks that every acknowledged call survived).
-        delay = rng.uniform(0, len(rnd.plan) * tally.estimate())
-        tally.delays.append(delay)
-        self.go.set()
-        time.sleep(delay)
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.join(EXIT_TIMEOUT_S)
-        assert self.proc.exitcode == -signal.SIGKILL, f"{where}: writer exit code {self.proc.exitcode}"
-        log = WriterLog.read(self.log_path)
-        assert not log.errors, f"{where}: the writer failed: {log.errors}"
-        tally.call_s.extend(log.call_seconds())
-        return log
-
-    def stop(self) -> None:
-        if self.proc.is_alive():
-            self.proc.kill()
-            self.proc.join(EXIT_TIMEOUT_S)
-
-
 def prepare_round(
     db_url: str, op: str, number: int, rng: random.Random, load: Load, where: str
 ) -> tuple[Round, list[World]]:
@@ -615,15 +493,15 @@ def test_sigkill_during_batch_calls(op: str, db_url: str, backend: str, tmp_path
     tally = Tally()
     TaskStore(db_url, company=COMPANY, user=USER).close()  # the schema exists before any writer opens it
     started = time.monotonic()
-    writers = [Writer.start(ctx, db_url, op, 0, tmp_path)]
+    writers = [Writer.start(ctx, db_url, op, 0, tmp_path, COMPANY, USER)]
     try:
         for number in range(load.kills):
             where = f"K1 {op} on {backend}, round {number} (seed {seed}; TASKSTORE_K1_SEED={seed} replays it)"
             rnd, worlds = prepare_round(db_url, op, number, rng, load, where)
             writer = writers[-1]
-            log = writer.run_and_kill(rnd, rng, tally, where)
+            log = writer.run_and_kill(rnd.plan, rng, tally, where)
             if number + 1 < load.kills:
-                writers.append(Writer.start(ctx, db_url, op, number + 1, tmp_path))
+                writers.append(Writer.start(ctx, db_url, op, number + 1, tmp_path, COMPANY, USER))
             store = reopen(db_url, writer)
             try:
                 with context(where, "the reopened database"):
