@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from typing import Any
 
@@ -11,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from support import api_error, create_task, dump, get_task
 
 from taskstore import TaskStore
+from taskstore.db import engine
 from taskstore.db.engine import BUSY_TIMEOUT_MS
 from taskstore.ops import tasks as task_ops
 
@@ -46,6 +49,33 @@ def test_sqlite_writes_begin_immediate_and_reads_deferred(store: TaskStore) -> N
     finally:
         event.remove(store._db.engine, "before_cursor_execute", record)
     assert (reads, writes) == (["BEGIN"], ["BEGIN IMMEDIATE"])
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.file_backends
+def test_sqlite_file_writers_pass_the_gate_and_readers_do_not(store: TaskStore, db_url: str) -> None:
+    gate = store._db.gate
+    assert gate is not None and gate.path == db_url.removeprefix("sqlite:///") + "-wlock"
+    tid = create_task(store)
+    probe = os.open(gate.path, os.O_RDWR)  # another open file: flock excludes it like another process
+    try:
+        with store._db.transaction(write=True), pytest.raises(BlockingIOError):
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with store._db.transaction(write=False):
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a read does not hold it
+            fcntl.flock(probe, fcntl.LOCK_UN)
+        # A writer that finds the gate held past the busy timeout goes on to SQLite's own lock.
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(engine, "BUSY_TIMEOUT_MS", 50)
+            store.call("tasks.update", {"task": tid, "comment": "past the gate"})
+        assert get_task(store, tid)["comment"] == "past the gate"
+    finally:
+        os.close(probe)
+
+
+def test_memory_and_postgres_stores_have_no_gate(store: TaskStore, db_url: str) -> None:
+    assert (store._db.gate is None) == (not db_url.startswith("sqlite:///"))
 
 
 @pytest.mark.postgres_only
