@@ -170,7 +170,20 @@ def clone_build(url: str, template_id: str, tasks: Sequence[Task]) -> list[str]:
     return ids
 
 
-class RawSqlite:
+class _RawTransitions:
+    """W2's two status changes, each one compare-and-set UPDATE (``_transition``) of the raw floor."""
+
+    def _transition(self, tid: str, src: str, dst: str, col: str) -> None:
+        raise NotImplementedError
+
+    def start(self, tid: str) -> None:
+        self._transition(tid, "created", "in_progress", "started")
+
+    def complete(self, tid: str) -> None:
+        self._transition(tid, "in_progress", "completed", "completed")
+
+
+class RawSqlite(_RawTransitions):
     """The floor: stdlib sqlite3, WAL + synchronous=NORMAL, one JSON document per task + a tag side
     table, one BEGIN IMMEDIATE transaction per create (anchors.py's sqlite-jsontag-wal)."""
 
@@ -236,12 +249,6 @@ class RawSqlite:
         if cur.rowcount != 1:
             raise RuntimeError(f"transition {src}->{dst} failed for {tid}")
 
-    def start(self, tid: str) -> None:
-        self._transition(tid, "created", "in_progress", "started")
-
-    def complete(self, tid: str) -> None:
-        self._transition(tid, "in_progress", "completed", "completed")
-
     def get(self, tid: str) -> dict[str, Any]:
         assert self.c is not None
         row = self.c.execute(
@@ -260,7 +267,7 @@ class RawSqlite:
         return [t.id for t in tasks]
 
 
-class RawPostgres:
+class RawPostgres(_RawTransitions):
     """The floor on PostgreSQL: psycopg 3, the same one-document-per-task schema (JSONB) plus a tag
     side table, one transaction per create."""
 
@@ -318,12 +325,6 @@ class RawPostgres:
             )
         if cur.rowcount != 1:
             raise RuntimeError(f"transition {src}->{dst} failed for {tid}")
-
-    def start(self, tid: str) -> None:
-        self._transition(tid, "created", "in_progress", "started")
-
-    def complete(self, tid: str) -> None:
-        self._transition(tid, "in_progress", "completed", "completed")
 
     def get(self, tid: str) -> dict[str, Any]:
         with self.c.transaction():
