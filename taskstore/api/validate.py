@@ -44,10 +44,11 @@ def fail(path: str, problem: str) -> Exception:
 
 
 def types_of(node: Mapping[str, Any]) -> list[str]:
+    """The JSON types a node declares; HOCON parses ``type: [string, null]`` with a real null, which is "null"."""
     t = node.get("type")
     if t is None:
         return []
-    return [t] if isinstance(t, str) else list(t)
+    return [t] if isinstance(t, str) else ["null" if x is None else str(x) for x in t]
 
 
 def copy_json(value: Any) -> Any:

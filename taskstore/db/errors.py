@@ -25,6 +25,8 @@ def is_transient(exc: BaseException) -> bool:
 def translate(exc: SQLAlchemyError) -> APIError:
     if isinstance(exc, StatementError) and isinstance(exc.orig, NotJSONError):
         err = APIError(400, 12, f"validation error (a value is not JSON data: {exc.orig})")
+    elif isinstance(exc, DataError) and getattr(exc.orig, "sqlstate", None) == "2201B":
+        err = APIError(400, 21, f"malformed regular expression ({exc.orig})")  # PostgreSQL refused a pattern
     elif isinstance(exc, DataError):  # e.g. a NUL character or an out-of-range number for the column
         err = APIError(400, 800, f"data validation error ({exc.orig})")
     elif isinstance(exc, IntegrityError):

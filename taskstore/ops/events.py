@@ -147,7 +147,9 @@ def _event_row(ctx: OpContext, event: Mapping[str, Any], valid: Mapping[str, Any
     except OverflowError:
         raise _Rejected("Event timestamp must be a number (epoch milliseconds)") from None
     it = _iteration(event.get("iter"))
-    metric, variant = event.get("metric") or "", event.get("variant") or ""
+    # Missing or null is "" (as the reference stores it); other falsy values (0, [], false) are no names.
+    metric, variant = event.get("metric"), event.get("variant")
+    metric, variant = "" if metric is None else metric, "" if variant is None else variant
     if not isinstance(metric, str) or not isinstance(variant, str):
         raise _Rejected("Event metric and variant must be strings")
     value = event.get("values", event.get("value"))

@@ -107,8 +107,10 @@ def clone(ctx: OpContext, req: Mapping[str, Any]) -> dict[str, Any]:
     execution, inputs, container, legacy = _execution(
         source, dict(req.get("execution_overrides") or {}), inputs, container, now_text
     )
-    hyperparams = hyperparams_doc(req["new_task_hyperparams"]) if req.get("new_task_hyperparams") else None
-    configuration = configuration_doc(req["new_task_configuration"]) if req.get("new_task_configuration") else None
+    hyperparams = (hyperparams_doc(req["new_task_hyperparams"], "new_task_hyperparams")
+                   if req.get("new_task_hyperparams") else None)  # fmt: skip
+    configuration = (configuration_doc(req["new_task_configuration"], "new_task_configuration")
+                     if req.get("new_task_configuration") else None)  # fmt: skip
     if legacy:
         # [ref bug fixed] the reference drops execution_overrides.parameters; they are applied as edit does.
         base: dict[str, Any] = {"execution": legacy}

@@ -58,7 +58,8 @@ def entries(ctx: OpContext, queue_id: str, limit: int | None = None) -> list[tup
         .order_by(QueueEntryRecord.seq)
     )
     if limit is not None:
-        stmt = stmt.limit(limit)
+        # "at most this many": a negative count is none (SQLite read -1 as "no limit", PostgreSQL refused it)
+        stmt = stmt.limit(max(limit, 0))
     return [(t, a) for t, a in ctx.session.execute(stmt)]
 
 

@@ -83,7 +83,8 @@ def artifacts_map(items: Any, where: str = "execution.artifacts") -> dict[str, A
         _strict_keys(item, ARTIFACT_KEYS, f"{where}.{i}")
         if not item.get("key") or not item.get("type"):
             raise bad_value(f"{where}.{i}", "artifact key and type are required")
-        art = {"mode": "output", "display_data": [], **item}
+        # A null attribute is an attribute not sent (a null mode would make no artifact id: it was a 500).
+        art = {"mode": "output", "display_data": [], **{k: v for k, v in item.items() if v is not None}}
         out[artifact_id(art["key"], art["mode"])] = art
     return out
 

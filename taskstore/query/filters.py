@@ -18,7 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    Float,
     Text,
     and_,
     bindparam,
@@ -26,6 +28,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal,
     literal_column,
     not_,
     or_,
@@ -66,12 +69,14 @@ def compile_filters(ctx: OpContext, req: Mapping[str, Any], *, hidden_rule: bool
     """All filter conditions of a (normalized) request, visibility included."""
     dialect = ctx.dialect
     out = Filters(conditions=[ctx.visible(TaskRecord)])
+    patterns: list[tuple[str, str, bool]] = []  # (field, pattern, ignore_case)
     for key, value in req.items():
         if key in PATTERN_KEYS:
             if value is not None and value != "":
                 if not isinstance(value, str):
                     raise error("validation_error", f"{key}: expected a string", field=key)
                 out.conditions.append(sql.regex(T.c[key], check_pattern(value, key, dialect), dialect))
+                patterns.append((key, value, False))
         elif key in LIST_COLUMNS or key in ("tags", "system_tags") or key.startswith("hyperparams."):
             lf = parse_list(value, key)
             if not lf.empty:
@@ -84,6 +89,7 @@ def compile_filters(ctx: OpContext, req: Mapping[str, Any], *, hidden_rule: bool
             cond = multi_condition(key, value, dialect)
             if cond is not None:
                 out.conditions.append(cond)
+                patterns.append((key, value["pattern"], True))
         elif key == "search_text" and value is not None:
             if not isinstance(value, str):
                 raise error("validation_error", "search_text: expected a string", field="search_text")
@@ -92,6 +98,8 @@ def compile_filters(ctx: OpContext, req: Mapping[str, Any], *, hidden_rule: bool
                 out.conditions.append(out.text.condition)
         if key.startswith(NATURAL_PREFIXES):
             out.natural = True
+    if dialect == "postgresql" and patterns:
+        sql.precompile_patterns(ctx.conn, patterns)
     if hidden_rule and not req.get("search_hidden") and not _non_empty(req.get("id")):
         out.conditions.append(T.c.id.not_in(_tagged(True, TAGS.c.tag == HIDDEN)))
     return out
@@ -200,7 +208,10 @@ def range_condition(key: str, value: Any, dialect: str) -> ColumnElement[bool]:
         if b is None or (isinstance(b, float) and b != b):  # non-numeric string or NaN: matches nothing
             parts.append(false())
         else:
-            parts.append(target >= b if is_low else target <= b)
+            # Bound with its own type: PostgreSQL cast a bound to the column's INTEGER (2**31 was "integer
+            # out of range", 0.5 became 1); a BIGINT or DOUBLE bound compares by value, as SQLite does.
+            typed: Any = b if isinstance(b, datetime) else literal(b, BigInteger() if isinstance(b, int) else Float())
+            parts.append(target >= typed if is_low else target <= typed)
     cond = and_(*parts)
     return or_(cond, target.is_(None)) if low is None else cond
 

@@ -46,6 +46,8 @@ def normalize(req: Mapping[str, Any], version: Version) -> dict[str, Any]:
     if "projection" in out:
         projection = out.pop("projection")
     if projection is not None:
+        if not isinstance(projection, (str, list, tuple)):  # the undocumented ``projection`` key is not schema-checked
+            raise error("validation_error", "projection: expected a list of field names", field="projection")
         items = [projection] if isinstance(projection, str) else list(projection)
         out["projection"] = [rewrite(p) if isinstance(p, str) else p for p in items]
     order = out.get("order_by")

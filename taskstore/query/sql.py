@@ -30,10 +30,14 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
 )
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
 from taskstore.db.functions import NUMBER_MAX_LEN, NUMBER_RE
+from taskstore.errors import error
 
 SMALL_IN = 64  # longer value lists travel as one bound array (PostgreSQL allows 65,535 parameters)
 _PATH_SAFE_EXCLUDED = frozenset('"\\') | frozenset(chr(c) for c in range(0x20))
@@ -69,6 +73,31 @@ def regex(expr: ColumnElement[Any], pattern: str, dialect: str, *, ignore_case: 
     if dialect == "postgresql":
         return expr.op("~*" if ignore_case else "~", is_comparison=True)(bindparam(None, pattern, type_=Text()))
     return func.ts_regexp(bindparam(None, pattern, type_=Text()), expr, int(ignore_case)) == 1
+
+
+# PostgreSQL compiles a pattern on first use in a session (and keeps the last few compiled): a long or
+# heavily repeated pattern can take seconds there (case-insensitive ``"a" * 10000`` about 1 s,
+# ``"a{1,255}" * 1400`` 6 s before "too complex").  Compiling each one first under this statement timeout
+# bounds that; the query then finds it compiled.  Refused patterns are 400/21.
+PATTERN_COMPILE_MS = 300
+_CANCELED, _BAD_REGEX = "57014", "2201B"
+
+
+def precompile_patterns(conn: Connection, patterns: Sequence[tuple[str, str, bool]]) -> None:
+    """PostgreSQL: compile every (field, pattern, ignore_case) within PATTERN_COMPILE_MS, else 400/21."""
+    for name, pattern, ignore_case in patterns:
+        savepoint = conn.begin_nested()
+        try:
+            conn.execute(text(f"SET LOCAL statement_timeout = {PATTERN_COMPILE_MS}"))
+            conn.execute(select(regex(literal("", Text()), pattern, "postgresql", ignore_case=ignore_case)))
+        except DBAPIError as exc:
+            code = getattr(exc.orig, "sqlstate", None)
+            if code not in (_CANCELED, _BAD_REGEX):
+                raise
+            problem = "too complex to compile in time" if code == _CANCELED else str(exc.orig)
+            raise error("invalid_regex_error", f"{name}: {problem}", pattern=pattern) from None
+        finally:
+            savepoint.rollback()  # also ends the SET LOCAL
 
 
 def definitely(cond: ColumnElement[bool]) -> ColumnElement[bool]:
