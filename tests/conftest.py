@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from taskstore import TaskStore
 from taskstore.db.records import Base
@@ -108,6 +108,19 @@ def other(store: TaskStore, db_url: str, make_store: Callable[..., TaskStore]) -
     if db_url == "sqlite://":
         return _SameDbOtherCompany(store, "globex", "bob")  # type: ignore[return-value]
     return make_store(company="globex", user="bob")
+
+
+@pytest.fixture
+def statements(store: TaskStore) -> Iterator[list[str]]:
+    """The SQL text of every statement the store runs during the test (to show what never reaches it)."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(store._db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(store._db.engine, "before_cursor_execute", record)
 
 
 class _SameDbOtherCompany:

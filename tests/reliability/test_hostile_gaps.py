@@ -10,14 +10,13 @@ test_hostile_fuzz.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 from hostile_support import baseline, batch_target, declared_request, seed, served, types_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
 from support import api_error, dump
 
 from taskstore import APIError, TaskStore
@@ -44,18 +43,6 @@ def base(name: str, ids: Mapping[str, str]) -> dict[str, Any]:
 @pytest.fixture
 def ids(store: TaskStore) -> dict[str, str]:
     return seed(store)
-
-
-@pytest.fixture
-def statements(store: TaskStore) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(store._db.engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(store._db.engine, "before_cursor_execute", record)
 
 
 def test_every_read_endpoint_is_looked_at() -> None:
