@@ -1,7 +1,7 @@
 """A pure-Python model of the tasks API for the stateful tests (reliability S1, lifecycle state machine).
 
 Written by hand from the specs, not from taskstore's code (it imports nothing from taskstore):
-/work/shared/spec/lifecycle.md (§1.2 transition table, §1.4 write access, §1.6 queue primitives and
+the behaviour specs lifecycle.md (§1.2 transition table, §1.4 write access, §1.6 queue primitives and
 dequeue-and-revert, §2-§14 per endpoint), query_edit.md (§2.2-§2.5 create/edit/update, §3
 hyperparameters, configuration and artifacts, §1.13 response form) and the deliberate differences of
 docs/compatibility.md (marked "ours" below).
